@@ -1,0 +1,205 @@
+"""The gate: collect → measure → evaluate → verdict → publish.
+
+One :class:`Gate` object holds one run's state; the pytest plugin, the CLI,
+the Lambda handler and the job worker each build one and call
+:meth:`Gate.run` and :meth:`Gate.publish`. Nothing here depends on a running
+pytest session.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from . import __version__
+from .evaluate import evaluate, verdict_of
+from .model import Measurement, Rule, TestRecord, Verdict
+from .policy import Policy
+
+
+@dataclass
+class GateOptions:
+    """Run options; the pytest flags and `releasegate evaluate` options map 1:1."""
+
+    policy: str | None = None
+    profile: str | None = None
+    json: str | None = None
+    junit: str | None = None
+    markdown: str | None = None
+    input_junit: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
+    coverage: str | None = None
+    base_url: str | None = None
+    baseline: str | None = None
+    save_baseline: str | None = None
+    codepipeline_job_id: str | None = None
+    dry_run: bool = False
+    quiet: bool = False
+
+
+class TestResults:
+    """The test records of a run, keyed by (source, nodeid); O(1) per update."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], TestRecord] = {}
+        #: Sources that delivered results (``pytest``, ``junit:NAME``).
+        self.sources: set[str] = set()
+        #: Sources that were asked for but yielded nothing, with the reason.
+        self.missing: dict[str, str] = {}
+
+    def add(self, record: TestRecord) -> None:
+        self.records[(record.source, record.nodeid)] = record
+        self.sources.add(record.source)
+
+    def __iter__(self) -> Any:
+        return iter(self.records.values())
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+class Gate:
+    """One gate run over one policy and profile."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        options: GateOptions | None = None,
+        *,
+        rootdir: str | os.PathLike[str] | None = None,
+        pm: pluggy.PluginManager | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        from .manager import get_plugin_manager
+
+        self.policy = policy
+        self.options = options or GateOptions()
+        self.rootdir = Path(rootdir or os.getcwd())
+        self.pm = pm or get_plugin_manager()
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.profile = policy.resolve_profile(self.options.profile)
+        self.rules: tuple[Rule, ...] = policy.rules_for(self.profile)
+        #: Test results; a pytest run and JUnit inputs add to it.
+        self.results = TestResults()
+        #: Whether a pytest session is feeding ``results`` (else only JUnit inputs count).
+        self.pytest_run = False
+        #: Scratch space for sources, keyed by a name of their choosing.
+        self.data: dict[str, Any] = {}
+        #: Problems found while collecting, reported as verdict warnings.
+        self.warnings: list[str] = []
+        #: Facts for the verdict's context, added by the adapters (job ids, ...).
+        self.context: dict[str, Any] = {}
+        self.started_at = _now()
+        self.verdict: Verdict | None = None
+
+    # -- collection -----------------------------------------------------------
+
+    def add_records(self, records: Iterable[TestRecord]) -> None:
+        for record in records:
+            self.results.add(record)
+
+    def metric_names(self) -> set[str]:
+        return {r.metric for r in self.rules}
+
+    def _call_each(self, hookname: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation separately so one broken plugin cannot hide the rest."""
+        results = []
+        for impl in reversed(getattr(self.pm.hook, hookname).get_hookimpls()):
+            try:
+                value = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except Exception as exc:  # noqa: BLE001 - fail closed, keep the others
+                self.warnings.append(f"plugin {impl.plugin_name!r} failed in {hookname}: {exc!r}")
+                self.data.setdefault("_internal_errors", []).append(traceback.format_exc())
+                results.append((impl.plugin_name, exc))
+                continue
+            results.append((impl.plugin_name, value))
+        return results
+
+    def measure(self, rule: Rule) -> Measurement:
+        try:
+            result = self.pm.hook.releasegate_measure(gate=self, rule=rule)
+        except Exception as exc:  # noqa: BLE001 - a source's crash is an error outcome, not a traceback
+            self.data.setdefault("_internal_errors", []).append(traceback.format_exc())
+            return Measurement.absent(f"internal error measuring {rule.metric}: {exc!r}")
+        if result is None:
+            return Measurement.absent(f"no installed source measures {rule.metric!r}")
+        return result  # type: ignore[no-any-return]
+
+    # -- the run --------------------------------------------------------------
+
+    def run(self) -> Verdict:
+        """Collect, measure every rule, evaluate; the verdict is also kept on ``self.verdict``."""
+        from .baseline import BaselineError, read_baseline
+
+        self._call_each("releasegate_collect", gate=self)
+        measurements = {rule.name: self.measure(rule) for rule in self.rules}
+
+        baseline = None
+        baseline_problem = None
+        location = self.options.baseline or self.policy.baseline
+        if location:
+            try:
+                baseline = read_baseline(location, rootdir=self.rootdir)
+            except BaselineError as exc:
+                baseline_problem = str(exc)
+        elif any(r.is_relative for r in self.rules):
+            baseline_problem = (
+                "no baseline configured: set `baseline` in the policy or pass --gate-baseline"
+            )
+
+        results, warnings = evaluate(
+            self.rules,
+            measurements,
+            baseline=baseline,
+            baseline_problem=baseline_problem,
+            quarantine=self.policy.quarantine,
+            quarantined_ids=self.data.get("quarantined_ids", ()),
+            today=_dt.datetime.now(_dt.timezone.utc).date(),
+        )
+        metrics: dict[str, float] = {}
+        for _name, part in self._call_each("releasegate_metrics", gate=self):
+            if isinstance(part, Mapping):
+                metrics.update(part)
+        context: dict[str, Any] = {}
+        for _name, part in self._call_each("releasegate_context", gate=self):
+            if isinstance(part, Mapping):
+                context.update(part)
+        context.update(self.context)
+        if self.options.codepipeline_job_id:
+            context.setdefault("codepipeline_job_id", self.options.codepipeline_job_id)
+
+        verdict_kind = verdict_of(results)
+        self.verdict = Verdict(
+            verdict=verdict_kind,
+            profile=self.profile,
+            policy=self.policy.display_source,
+            rules=tuple(results),
+            metrics=dict(sorted(metrics.items())),
+            context=context,
+            started_at=self.started_at,
+            finished_at=_now(),
+            tool_version=__version__,
+            warnings=tuple(self.policy.warnings_for(self.profile)) + tuple(warnings) + tuple(self.warnings),
+            warn_as=self.policy.warn_as,
+        )
+        return self.verdict
+
+    def publish(self, verdict: Verdict) -> list[str]:
+        """Hand the verdict to every sink; returns one line per sink that failed."""
+        problems = []
+        for name, value in self._call_each("releasegate_publish", gate=self, verdict=verdict):
+            if isinstance(value, BaseException):
+                problems.append(f"{name}: {value}")
+        return problems
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

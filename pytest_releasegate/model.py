@@ -1,0 +1,427 @@
+"""The gate's data model: frozen values shared by every layer.
+
+Everything here is plain data with JSON round-tripping; nothing does I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+VERDICT_SCHEMA = "releasegate.verdict/1"
+
+
+class Outcome(str, enum.Enum):
+    """Outcome of one rule; `PASS`, `WARN`, `FAIL` and `ERROR` double as verdicts."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    WAIVED = "waived"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Level(str, enum.Enum):
+    """How much a rule may change the verdict."""
+
+    FAIL = "fail"  # decides the verdict
+    WARN = "warn"  # can lower it to warn at most
+    INFO = "info"  # never changes it
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class OnMissing(str, enum.Enum):
+    """What a rule becomes when its data cannot be had."""
+
+    FAIL = "fail"  # outcome `error`
+    WARN = "warn"  # outcome `warn`
+    SKIP = "skip"  # outcome `skipped`
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Selection keys in the order they are displayed.
+SELECT_KEYS = ("source", "marker", "path", "nodeid", "classname", "name")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which tests (or source files, for coverage metrics) a rule looks at.
+
+    Every key is optional; set keys must all match (logical AND). Globs use
+    `*` within one path segment and `**` across segments.
+    """
+
+    source: str | None = None
+    marker: str | None = None
+    path: str | None = None
+    nodeid: str | None = None
+    classname: str | None = None
+    name: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return all(getattr(self, k) is None for k in SELECT_KEYS)
+
+    def to_json(self) -> dict[str, str]:
+        return {k: v for k in SELECT_KEYS if (v := getattr(self, k)) is not None}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Selection:
+        data = data or {}
+        return cls(**{k: str(data[k]) for k in SELECT_KEYS if data.get(k) is not None})
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.to_json().items())
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A time-boxed exception: a failing rule becomes `waived` until `expires`."""
+
+    reason: str
+    expires: _dt.date
+
+    def expired(self, today: _dt.date) -> bool:
+        return today > self.expires
+
+    def to_json(self) -> dict[str, str]:
+        return {"reason": self.reason, "expires": self.expires.isoformat()}
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """Known-bad tests: they run and are reported but not counted."""
+
+    nodeid: str  # glob on the test id
+    reason: str
+    expires: _dt.date
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A `max-drop`/`max-rise` bound: in the metric's unit, or a percent of the baseline."""
+
+    amount: float
+    percent: bool = False
+
+    def limit(self, baseline: float) -> float:
+        return abs(baseline) * self.amount / 100.0 if self.percent else self.amount
+
+    def __str__(self) -> str:
+        return f"{_fmt_number(self.amount)}%" if self.percent else _fmt_number(self.amount)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validated policy rule."""
+
+    name: str
+    metric: str
+    select: Selection = field(default_factory=Selection)
+    min: float | None = None
+    max: float | None = None
+    warn_below: float | None = None
+    warn_above: float | None = None
+    max_drop: Relative | None = None
+    max_rise: Relative | None = None
+    level: Level = Level.FAIL
+    on_missing: OnMissing = OnMissing.FAIL
+    profiles: tuple[str, ...] | None = None
+    waiver: Waiver | None = None
+    base: str | None = None
+
+    @property
+    def is_relative(self) -> bool:
+        return self.max_drop is not None or self.max_rise is not None
+
+    def threshold_json(self) -> dict[str, Any]:
+        """The rule's bounds as they appear in the verdict (`rules[].threshold`)."""
+        out: dict[str, Any] = {}
+        for key, value in (
+            ("min", self.min),
+            ("max", self.max),
+            ("warn-below", self.warn_below),
+            ("warn-above", self.warn_above),
+        ):
+            if value is not None:
+                out[key] = value
+        if self.max_drop is not None:
+            out["max-drop"] = str(self.max_drop)
+        if self.max_rise is not None:
+            out["max-rise"] = str(self.max_rise)
+        return out
+
+    def describe_threshold(self) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f">= {_fmt_number(self.min)}")
+        if self.max is not None:
+            parts.append(f"<= {_fmt_number(self.max)}")
+        if self.warn_below is not None:
+            parts.append(f"warn < {_fmt_number(self.warn_below)}")
+        if self.warn_above is not None:
+            parts.append(f"warn > {_fmt_number(self.warn_above)}")
+        if self.max_drop is not None:
+            parts.append(f"drop <= {self.max_drop}")
+        if self.max_rise is not None:
+            parts.append(f"rise <= {self.max_rise}")
+        return ", ".join(parts) or "-"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A metric's value for one rule's selection, as a source measured it.
+
+    `value is None` means the data could not be had; `missing` says why. A
+    source never turns missing data into a zero.
+    """
+
+    value: float | None
+    message: str = ""
+    precision: int | None = None  # compare and display at this many decimals
+    missing: str | None = None
+
+    @classmethod
+    def absent(cls, reason: str) -> Measurement:
+        return cls(value=None, missing=reason)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A metric a source provides, for validation, suggestions and docs."""
+
+    name: str
+    description: str = ""
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """A rule after evaluation: what the verdict reports for it."""
+
+    name: str
+    metric: str
+    select: Selection
+    actual: float | None
+    threshold: dict[str, Any]
+    baseline: float | None
+    outcome: Outcome
+    message: str
+    level: Level = Level.FAIL
+    waiver: Waiver | None = None
+    precision: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "metric": self.metric,
+            "select": self.select.to_json(),
+            "actual": self.actual,
+            "threshold": self.threshold,
+            "baseline": self.baseline,
+            "outcome": self.outcome.value,
+            "level": self.level.value,
+            "message": self.message,
+            "waiver": self.waiver.to_json() if self.waiver else None,
+            "precision": self.precision,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RuleResult:
+        waiver = data.get("waiver")
+        return cls(
+            name=str(data["name"]),
+            metric=str(data["metric"]),
+            select=Selection.from_json(data.get("select")),
+            actual=data.get("actual"),
+            threshold=dict(data.get("threshold") or {}),
+            baseline=data.get("baseline"),
+            outcome=Outcome(data["outcome"]),
+            message=str(data.get("message", "")),
+            level=Level(data.get("level", "fail")),
+            waiver=(
+                Waiver(str(waiver["reason"]), _dt.date.fromisoformat(str(waiver["expires"])))
+                if waiver
+                else None
+            ),
+            precision=data.get("precision"),
+        )
+
+    def display_actual(self) -> str:
+        return format_value(self.actual, self.precision)
+
+    def display_baseline(self) -> str:
+        return format_value(self.baseline, self.precision)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's one answer, with everything needed to explain it."""
+
+    verdict: Outcome
+    profile: str
+    policy: str
+    rules: tuple[RuleResult, ...]
+    metrics: dict[str, float]
+    context: dict[str, Any]
+    started_at: str
+    finished_at: str
+    tool_version: str
+    warnings: tuple[str, ...] = ()
+    warn_as: str = "success"
+
+    @property
+    def failed_rules(self) -> list[RuleResult]:
+        return [r for r in self.rules if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
+
+    @property
+    def exit_code(self) -> int:
+        """SPEC §3: pass/warn → 0 (warn → 1 with warn-as = failure), fail → 1, error → 3."""
+        if self.verdict is Outcome.ERROR:
+            return 3
+        if self.verdict is Outcome.FAIL:
+            return 1
+        if self.verdict is Outcome.WARN and self.warn_as == "failure":
+            return 1
+        return 0
+
+    @property
+    def is_success(self) -> bool:
+        """Whether a pass/fail-only consumer (CodePipeline) should hear success."""
+        return self.exit_code == 0
+
+    def headline(self) -> str:
+        """`releasegate: FAIL — 2 of 9 rules failed (pyproject.toml, profile ci)`."""
+        total = len(self.rules)
+        where = f"({self.policy}, profile {self.profile})"
+        word = self.verdict.value.upper()
+        if self.verdict is Outcome.ERROR:
+            n = sum(r.outcome is Outcome.ERROR for r in self.rules)
+            detail = f"{n} of {total} rules could not be evaluated"
+        elif self.verdict is Outcome.FAIL:
+            n = sum(r.outcome is Outcome.FAIL and r.level is Level.FAIL for r in self.rules)
+            detail = f"{n} of {total} rules failed"
+        elif self.verdict is Outcome.WARN:
+            n = sum(r.outcome in (Outcome.WARN, Outcome.FAIL, Outcome.ERROR) for r in self.rules)
+            detail = f"{n} of {total} rules warned"
+        else:
+            detail = f"{total} of {total} rules passed" if total else "no rules"
+            waived = sum(r.outcome is Outcome.WAIVED for r in self.rules)
+            if waived:
+                detail += f" ({waived} waived)"
+        return f"releasegate: {word} \u2014 {detail} {where}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": VERDICT_SCHEMA,
+            "verdict": self.verdict.value,
+            "profile": self.profile,
+            "policy": self.policy,
+            "warn_as": self.warn_as,
+            "rules": [r.to_json() for r in self.rules],
+            "metrics": dict(self.metrics),
+            "context": dict(self.context),
+            "warnings": list(self.warnings),
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "tool_version": self.tool_version,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Verdict:
+        """Read a verdict (or baseline) JSON; raises ValueError when it is not one."""
+        if not isinstance(data, Mapping) or data.get("schema") != VERDICT_SCHEMA:
+            raise ValueError(f"not a releasegate verdict (expected schema {VERDICT_SCHEMA!r})")
+        try:
+            return cls(
+                verdict=Outcome(data["verdict"]),
+                profile=str(data.get("profile", "")),
+                policy=str(data.get("policy", "")),
+                rules=tuple(RuleResult.from_json(r) for r in data.get("rules", [])),
+                metrics=dict(data.get("metrics") or {}),
+                context=dict(data.get("context") or {}),
+                started_at=str(data.get("started_at", "")),
+                finished_at=str(data.get("finished_at", "")),
+                tool_version=str(data.get("tool_version", "")),
+                warnings=tuple(data.get("warnings") or ()),
+                warn_as=str(data.get("warn_as", "success")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed verdict JSON: {exc}") from None
+
+
+class TestRecord:
+    """One test's final result: a compact record, O(1) to update per report.
+
+    `outcome` is one of passed, failed, error, skipped, xfailed, xpassed.
+    """
+
+    __slots__ = ("nodeid", "outcome", "duration", "markers", "flaky", "source", "path", "classname")
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        nodeid: str,
+        outcome: str,
+        duration: float = 0.0,
+        markers: tuple[str, ...] = (),
+        flaky: bool = False,
+        source: str = "pytest",
+        path: str | None = None,
+        classname: str | None = None,
+    ) -> None:
+        self.nodeid = nodeid
+        self.outcome = outcome
+        self.duration = duration
+        self.markers = markers
+        self.flaky = flaky
+        self.source = source
+        self.path = path
+        self.classname = classname
+
+    @property
+    def file(self) -> str:
+        """The test's file relative to the project root (`path`, else the nodeid's first part)."""
+        return self.path if self.path is not None else self.nodeid.split("::", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.nodeid.rsplit("::", 1)[-1]
+
+    def __repr__(self) -> str:
+        return f"TestRecord({self.nodeid!r}, {self.outcome!r}, source={self.source!r})"
+
+
+TEST_OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
+def _fmt_number(value: float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def format_value(value: float | None, precision: int | None = None) -> str:
+    """Display a metric value: `precision` decimals when given, else compact."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if precision is not None:
+        return f"{value:.{precision}f}"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return str(value)
