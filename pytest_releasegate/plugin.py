@@ -269,13 +269,14 @@ class GatePlugin(ReportTagger):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
-        self.interrupted = "the pytest run was interrupted"
+        if excinfo.type is KeyboardInterrupt:  # not pytest's own Session.Interrupted
+            self.interrupted = "the pytest run was interrupted"
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if exitstatus == pytest.ExitCode.USAGE_ERROR:
             return
         if exitstatus == pytest.ExitCode.INTERRUPTED and self.interrupted is None:
-            self.interrupted = "the pytest run was interrupted (collection errors or a stop) "
+            self.interrupted = "the pytest run stopped early (collection errors or a stop)"
         elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
             self.interrupted = "pytest hit an internal error"
         cov = self.config.pluginmanager.getplugin("_cov")
