@@ -191,7 +191,7 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
 
 
 def test_missing_explicit_file(tmp_path: Path) -> None:
-    with pytest.raises(PolicyError, match="nope.toml: policy file not found"):
+    with pytest.raises(PolicyError, match=r"nope\.toml: policy file not found"):
         load_policy("nope.toml", rootdir=tmp_path, metrics=METRICS)
 
 
