@@ -18,7 +18,7 @@ from ._stash import REPORT_EXTRAS_KEY
 
 if TYPE_CHECKING:
     from .engine import Gate
-    from .model import TestRecord, Verdict
+    from .model import Verdict
 
 gate_key = pytest.StashKey["GatePlugin"]()
 _MARKERS_ATTR = "releasegate_markers"
