@@ -280,8 +280,8 @@ class GatePlugin:
             self.interrupted = "the pytest run was interrupted"
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if exitstatus == pytest.ExitCode.USAGE_ERROR:
-            return
+        if exitstatus == pytest.ExitCode.USAGE_ERROR or self.config.option.collectonly:
+            return  # nothing ran: there is nothing to judge
         if exitstatus == pytest.ExitCode.INTERRUPTED and self.interrupted is None:
             self.interrupted = "the pytest run stopped early (collection errors or a stop)"
         elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
@@ -306,6 +306,8 @@ class GatePlugin:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         verdict: Verdict | None = self.gate.verdict
         if verdict is None:
+            if self.config.option.collectonly:
+                terminalreporter.write_line("releasegate: not evaluated (--collect-only runs no tests)")
             return
         from .sinks.render import terminal_lines
 
