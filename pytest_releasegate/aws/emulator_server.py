@@ -47,6 +47,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: EmulatorHTTPServer
     timeout = 30  # an idle keep-alive connection does not hold a thread forever
 

@@ -41,6 +41,14 @@ def utf16_len(text: str) -> int:
 
 
 @cache
+def codepipeline_model() -> ServiceModel:
+    """botocore's CodePipeline model, loaded once per process (it is read-only)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("codepipeline")
+
+
+@cache
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
@@ -65,11 +73,7 @@ class ShapeValidator:
     """Validate operation input against the CodePipeline service model."""
 
     def __init__(self, service_model: ServiceModel | None = None) -> None:
-        if service_model is None:
-            import botocore.session
-
-            service_model = botocore.session.get_session().get_service_model("codepipeline")
-        self.service_model = service_model
+        self.service_model = service_model or codepipeline_model()
 
     def operation_names(self) -> list[str]:
         return list(self.service_model.operation_names)
@@ -126,7 +130,7 @@ class ShapeValidator:
         elif kind in ("integer", "long"):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise _unreadable(where, value)
-            self._check_range(shape, value, where, problems, sensitive)
+            self._check_size(shape, value, value, where, problems, sensitive, "value")
         elif kind == "boolean":
             _expect(value, bool, where)
         elif kind in ("double", "float"):
@@ -211,33 +215,19 @@ class ShapeValidator:
         where: str,
         problems: list[str],
         sensitive: bool,
+        measure: str = "length",
     ) -> None:
+        """The model's ``min``/``max``: a length (strings, lists, maps) or a *measure* "value"."""
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
-        if low is not None and size < low:
-            problems.append(
-                f"Value {_show(value, sensitive)} at '{where}' failed to satisfy constraint: "
-                f"Member must have length greater than or equal to {low}"
-            )
-        if high is not None and size > high:
-            problems.append(
-                f"Value {_show(value, sensitive)} at '{where}' failed to satisfy constraint: "
-                f"Member must have length less than or equal to {high}"
-            )
-
-    def _check_range(
-        self, shape: Shape, number: int, where: str, problems: list[str], sensitive: bool
-    ) -> None:
-        low, high = shape.metadata.get("min"), shape.metadata.get("max")
-        if low is not None and number < low:
-            problems.append(
-                f"Value {_show(number, sensitive)} at '{where}' failed to satisfy constraint: "
-                f"Member must have value greater than or equal to {low}"
-            )
-        if high is not None and number > high:
-            problems.append(
-                f"Value {_show(number, sensitive)} at '{where}' failed to satisfy constraint: "
-                f"Member must have value less than or equal to {high}"
-            )
+        for broken, bound, relation in (
+            (low is not None and size < low, low, "greater"),
+            (high is not None and size > high, high, "less"),
+        ):
+            if broken:
+                problems.append(
+                    f"Value {_show(value, sensitive)} at '{where}' failed to satisfy constraint: "
+                    f"Member must have {measure} {relation} than or equal to {bound}"
+                )
 
 
 def _constraint_only(problems: list[str]) -> str:
