@@ -684,7 +684,9 @@ class CodePipelineEmulator:
                 reply = (
                     Reply(0, {}, drop=True)
                     if fault.drop
-                    else _error("InternalFailure", "injected server error (the call took effect)")
+                    else _error(
+                        "InternalFailure", "injected server error (the call took effect)", 500
+                    )
                 )
             self._calls.append(
                 Call(

@@ -55,7 +55,7 @@ def emulator(codepipeline_emulator: CodePipelineEmulator) -> CodePipelineEmulato
 @pytest.fixture
 def client(emulator: CodePipelineEmulator) -> Any:
     """boto3 over HTTP to the emulator, without retries: every error reaches the test."""
-    return emulator.client(retries={"max_attempts": 1, "mode": "standard"})
+    return emulator.client(retries={"total_max_attempts": 1})
 
 
 @pytest.fixture

@@ -177,7 +177,7 @@ def test_two_threads_polling_never_get_the_same_job(
     start = threading.Barrier(2)
 
     def poller() -> list[str]:
-        worker = emulator.client(retries={"max_attempts": 1})
+        worker = emulator.client(retries={"total_max_attempts": 1})
         start.wait(timeout=10)
         mine: list[str] = []
         for _ in range(40):  # bounded: 30 jobs, batches of up to 2
