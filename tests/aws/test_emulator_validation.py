@@ -360,3 +360,20 @@ def test_creating_an_existing_action_type_again_is_refused(client: Any) -> None:
         )
     assert error_code(duplicate) == "ValidationException"
     assert "already exists" in duplicate.value.response["Error"]["Message"]
+
+
+def test_a_51st_custom_action_type_exceeds_the_limit(
+    emulator: CodePipelineEmulator, client: Any
+) -> None:
+    for number in range(2, 51):  # the fixture registered the first
+        emulator.register_action_type(f"Gate{number}")
+    with pytest.raises(ClientError) as excinfo:
+        client.create_custom_action_type(
+            category="Test",
+            provider="OneTooMany",
+            version="1",
+            inputArtifactDetails={"minimumCount": 0, "maximumCount": 1},
+            outputArtifactDetails={"minimumCount": 0, "maximumCount": 1},
+        )
+    assert error_code(excinfo) == "LimitExceededException"
+    assert len(client.list_action_types()["actionTypes"]) == 50
