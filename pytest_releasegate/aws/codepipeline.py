@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..evaluate import contribution
-from ..model import Level, Outcome, RuleResult, Verdict, format_value
+from ..model import Level, Outcome, RuleResult, Verdict
 
 # Service limits (botocore model, service quotas; see docs/codepipeline.md).
 SUMMARY_MAX = 2048
@@ -222,7 +222,9 @@ def _variable_value(value: object) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return format_value(round(value, 4)) if value == value else "nan"
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
     return str(value)
 
 
