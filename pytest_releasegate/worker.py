@@ -1,0 +1,583 @@
+"""``releasegate worker``: the CodePipeline custom-action job worker.
+
+poll → acknowledge → run the gate in a child process → publish, for as many
+jobs at once as ``--concurrency`` allows. The loop:
+
+* ``PollForJobs`` asks for as many jobs as there are free slots, with the
+  ``--query`` filter (so a worker only takes its own gate's jobs), every
+  ``--poll-interval`` seconds ± 50 % jitter while the queue is empty, at once
+  while it is not; throttling, 5xx and connection errors back off
+  exponentially with full jitter (``U(0, min(cap, interval·2ⁿ))``);
+* each job runs on a thread of its own (:mod:`.worker_job`): acknowledged
+  with its nonce, then owned until its one result is recorded;
+* SIGTERM / SIGINT stop the polling; jobs in hand get ``--grace-period``
+  seconds to finish, after which their gate runs are killed and they get a
+  failure result; the worker then exits 0.
+
+Scale-out is more workers: CodePipeline hands each job to one poller, and
+the nonce makes sure only one worker acknowledges it.
+
+Importing this module is cheap (the CLI lists it): boto3 loads in :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import re
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from .aws.action_type import CATEGORIES, check_type_id
+from .worker_log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redactor
+
+if TYPE_CHECKING:
+    from .aws.codepipeline import CodePipelineJobs
+    from .worker_job import JobRunner, JobSettings, OneResult
+
+EXIT_ERROR = 3
+EXIT_USAGE = 4
+_QUERY_VALUE = re.compile(r"[A-Za-z0-9_-]{1,50}")
+
+
+class UsageError(Exception):
+    """A worker option or the action type's set-up is wrong: exit 4 with this message."""
+
+
+@dataclass
+class WorkerConfig:
+    """The worker's options (``releasegate worker --help``)."""
+
+    provider: str
+    category: str = "Test"
+    version: str = "1"
+    query: tuple[str, str] | None = None
+    concurrency: int = 1
+    poll_interval: float = 10.0
+    max_backoff: float = 120.0
+    job_timeout: float = 3600.0
+    grace_period: float = 60.0
+    bake_pass: float = 600.0
+    credentials_max_age: float = 600.0
+    max_artifact_bytes: int = 1 << 30
+    max_artifact_files: int = 20_000
+    once: bool = False
+    log_format: str = "text"
+    health_port: int | None = None
+    work_dir: Path | None = None
+    jitter_seed: int | None = None
+
+    @property
+    def action_type_id(self) -> dict[str, str]:
+        return {
+            "category": self.category,
+            "owner": "Custom",
+            "provider": self.provider,
+            "version": self.version,
+        }
+
+    def check(self) -> None:
+        """Raise UsageError naming the first bad option."""
+        problem = check_type_id(self.provider, self.category, self.version)
+        if problem:
+            raise UsageError(problem)
+        if self.query is not None and not _QUERY_VALUE.fullmatch(self.query[1]):
+            raise UsageError(f"--query value {self.query[1]!r}: 1-50 of [A-Za-z0-9_-]")
+        for name in ("poll_interval", "job_timeout", "bake_pass", "credentials_max_age"):
+            if getattr(self, name) <= 0:
+                raise UsageError(f"--{name.replace('_', '-')} must be above 0")
+        if self.grace_period < 0:
+            raise UsageError("--grace-period must be 0 or more")
+        if self.concurrency < 1:
+            raise UsageError("--concurrency must be at least 1")
+
+
+@dataclass
+class _InHand:
+    """A job between its poll and its result."""
+
+    job: Mapping[str, Any]
+    result: OneResult
+    thread: threading.Thread
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Worker:
+    """The poll loop, the job slots, the shutdown. :meth:`run` returns the exit code."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        *,
+        jobs: CodePipelineJobs,
+        poll_client: Any,
+        log: EventLog,
+        settings: JobSettings,
+        environ: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], bool] | None = None,
+    ) -> None:
+        from .worker_job import JobRunner
+
+        self.config = config
+        self.jobs = jobs
+        self.poll_client = poll_client
+        self.log = log
+        self.rng = rng or random.Random(config.jitter_seed)
+        self.stopping = threading.Event()
+        self.abort = threading.Event()
+        self.runner: JobRunner = JobRunner(
+            jobs,
+            settings,
+            log,
+            environ=os.environ if environ is None else environ,
+            abort=self.abort,
+        )
+        self.heartbeat = Heartbeat(stale_after=max(60.0, 3 * config.poll_interval))
+        self._in_hand: dict[str, _InHand] = {}
+        self._cond = threading.Condition()
+        self._sleep = sleep or self.stopping.wait
+        self.jobs_started = 0
+        self.stop_reason: str | None = None
+
+    # -- shutdown ------------------------------------------------------------------
+
+    def request_stop(self, reason: str) -> None:
+        """Stop polling (idempotent); jobs in hand get the grace period."""
+        if not self.stopping.is_set():
+            self.stop_reason = reason
+            self.stopping.set()
+            with self._cond:
+                self._cond.notify_all()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.request_stop(signal.Signals(signum).name)
+
+    # -- the loop ------------------------------------------------------------------
+
+    def run(self) -> int:
+        cfg = self.config
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                handlers[sig] = signal.signal(sig, self._on_signal)
+        health = None
+        try:
+            if cfg.health_port is not None:
+                health = HealthServer(self.heartbeat, cfg.health_port).start()
+            self.log.info(
+                "worker.started",
+                action_type="/".join((cfg.category, "Custom", cfg.provider, cfg.version)),
+                query=f"{cfg.query[0]}={cfg.query[1]}" if cfg.query else None,
+                concurrency=cfg.concurrency,
+                pid=os.getpid(),
+                health_port=health.port if health else None,
+            )
+            code = self._poll_loop()
+            self._drain()
+            self.heartbeat.beat("stopped")
+            self.log.info(
+                "worker.stopped", reason=self.stop_reason or "done", jobs=self.jobs_started
+            )
+            return code
+        finally:
+            if health is not None:
+                health.stop()
+            for sig, old in handlers.items():
+                signal.signal(sig, old)
+
+    def _free_slots(self) -> int:
+        with self._cond:
+            return self.config.concurrency - len(self._in_hand)
+
+    def _poll_loop(self) -> int:
+        from .aws.codepipeline import classify, describe_error, error_code
+
+        cfg = self.config
+        failures = 0
+        while not self.stopping.is_set():
+            self.heartbeat.beat("polling")
+            free = self._free_slots()
+            if free <= 0:
+                with self._cond:
+                    self._cond.wait_for(
+                        lambda: self.stopping.is_set() or len(self._in_hand) < cfg.concurrency,
+                        timeout=1.0,
+                    )
+                continue
+            params: dict[str, Any] = {
+                "actionTypeId": cfg.action_type_id,
+                "maxBatchSize": free,
+            }
+            if cfg.query:
+                params["queryParam"] = {cfg.query[0]: cfg.query[1]}
+            try:
+                found = self.poll_client.poll_for_jobs(**params).get("jobs") or []
+            except Exception as exc:  # noqa: BLE001 - sorted below
+                code, _status = error_code(exc)
+                if classify(exc).retry:
+                    cap = min(cfg.max_backoff, cfg.poll_interval * 2**failures)
+                    delay = self.rng.random() * cap
+                    failures += 1
+                    self.log.warning(
+                        "poll.backoff",
+                        error=code or type(exc).__name__,
+                        attempt=failures,
+                        cap_s=round(cap, 3),
+                        delay_s=round(delay, 3),
+                    )
+                    self._sleep(delay)
+                    continue
+                return self._fatal(exc, code, describe_error(exc))
+            failures = 0
+            for job in found:
+                self._start(job)
+            if cfg.once:
+                break
+            if len(found) < free:  # the queue is empty for now
+                self._sleep(cfg.poll_interval * (0.5 + self.rng.random()))
+        return 0
+
+    def _fatal(self, exc: BaseException, code: str, described: str) -> int:
+        if code == "ActionTypeNotFoundException":
+            message = (
+                f"no custom action type {'/'.join(self.config.action_type_id.values())}: "
+                "create it with `releasegate register-action-type`"
+            )
+            status = EXIT_USAGE
+        elif code == "ValidationException":
+            message = f"PollForJobs refused the request: {described}"
+            status = EXIT_USAGE
+        else:
+            message = f"cannot poll for jobs: {described}"
+            status = EXIT_ERROR
+        self.log.error("worker.fatal", error=message)
+        self.request_stop("fatal")
+        return status
+
+    def _start(self, job: Mapping[str, Any]) -> None:
+        result = self.runner.result_for(job)
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                self.runner.handle(job, result)
+            finally:
+                with self._cond:
+                    self._in_hand.pop(job["id"], None)
+                    self.heartbeat.active_jobs = len(self._in_hand)
+                    self._cond.notify_all()
+                done.set()
+
+        thread = threading.Thread(target=work, name=f"job-{job['id'][:8]}", daemon=True)
+        with self._cond:
+            self._in_hand[job["id"]] = _InHand(job, result, thread, done)
+            self.heartbeat.active_jobs = len(self._in_hand)
+        self.jobs_started += 1
+        thread.start()
+
+    def _drain(self) -> None:
+        """Wait for the jobs in hand: without limit, or within the grace period once stopping."""
+        grace = self.config.grace_period
+        abort_after = max(0.0, grace - min(10.0, grace / 4))
+        give_up_after = max(0.0, grace - min(2.0, grace / 10))
+        stop_seen: float | None = None
+        while True:
+            with self._cond:
+                if not self._in_hand:
+                    return
+                self._cond.wait(timeout=0.2)
+                pending = list(self._in_hand.values())
+            self.heartbeat.beat("draining")
+            if not self.stopping.is_set() or not pending:
+                continue
+            now = time.monotonic()
+            if stop_seen is None:
+                stop_seen = now
+                self.log.info("worker.draining", jobs=len(pending), grace_period_s=grace)
+            if now - stop_seen >= abort_after and not self.abort.is_set():
+                self.log.warning("worker.aborting_jobs", jobs=len(pending))
+                self.abort.set()
+            if now - stop_seen >= give_up_after:
+                self._fail_open(pending)
+                return
+
+    def _fail_open(self, pending: list[_InHand]) -> None:
+        """Put a failure on every job whose thread has not claimed a result (last resort)."""
+        from .aws.codepipeline import FailureType
+
+        for item in pending:
+            if item.result.claimed:
+                item.done.wait(timeout=1.0)
+                continue
+            item.result.fail(
+                FailureType.SYSTEM_UNAVAILABLE,
+                "the releasegate worker was shut down before the job finished; run the stage again",
+            )
+            self.log.warning("job.failed_at_shutdown", job_id=item.job["id"])
+
+
+# -- the command -------------------------------------------------------------------
+
+
+def _query(value: str) -> tuple[str, str]:
+    key, sep, val = value.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {value!r}")
+    return key, val
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value!r}")
+    return number
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Poll CodePipeline for jobs of a custom action type, run the release gate on "
+        "each job's input artifact in a child process, and put one result on each job."
+    )
+    a = parser.add_argument
+    a("--provider", required=True, help="the custom action type's provider (e.g. ReleaseGate)")
+    a("--category", default="Test", choices=CATEGORIES, help="its category (default: Test)")
+    a("--version", default="1", help="its version (default: 1)")
+    a(
+        "--query",
+        metavar="KEY=VALUE",
+        type=_query,
+        help="take only jobs whose queryable property KEY equals VALUE (required when the "
+        "action type has one, as GateId of register-action-type)",
+    )
+    a("--concurrency", type=int, default=1, metavar="N", help="jobs at once (default: 1)")
+    a(
+        "--poll-interval",
+        type=_positive_float,
+        default=10.0,
+        metavar="S",
+        help="seconds between polls while the queue is empty, ±50%% jitter (default: 10)",
+    )
+    a(
+        "--max-backoff",
+        type=_positive_float,
+        default=120.0,
+        metavar="S",
+        help="longest wait after throttling or a service error (default: 120)",
+    )
+    a(
+        "--job-timeout",
+        type=_positive_float,
+        default=3600.0,
+        metavar="S",
+        help="time limit of one gate run; its process group is killed then (default: 3600)",
+    )
+    a(
+        "--grace-period",
+        type=_positive_float,
+        default=60.0,
+        metavar="S",
+        help="on SIGTERM/SIGINT, time the jobs in hand get to finish (default: 60)",
+    )
+    a(
+        "--bake-pass",
+        type=_positive_float,
+        default=600.0,
+        metavar="S",
+        help="bake rounds one job may run before handing over in a continuation (default: 600)",
+    )
+    a(
+        "--credentials-max-age",
+        type=_positive_float,
+        default=600.0,
+        metavar="S",
+        help="refresh a job's artifact credentials (GetJobDetails) after this long (default: 600)",
+    )
+    a(
+        "--max-artifact-size",
+        type=int,
+        default=1 << 30,
+        metavar="BYTES",
+        help="cap on the input artifact, zipped and unpacked (default: 1 GiB)",
+    )
+    a(
+        "--max-artifact-files",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="cap on the input artifact's entries (default: 20000)",
+    )
+    a("--once", action="store_true", help="one poll: work the jobs it returns, then exit")
+    a("--log-format", choices=("text", "json"), default="text", help="log lines (default: text)")
+    a(
+        "--health-port",
+        type=int,
+        metavar="P",
+        help="answer GET /healthz on 127.0.0.1:P while the poll loop is alive (0: any port)",
+    )
+    a("--work-dir", metavar="DIR", help="where jobs unpack (default: a new temporary directory)")
+    a("--jitter-seed", type=int, help=argparse.SUPPRESS)  # reproducible jitter, for tests
+
+
+def config_from_args(args: argparse.Namespace) -> WorkerConfig:
+    return WorkerConfig(
+        provider=args.provider,
+        category=args.category,
+        version=args.version,
+        query=args.query,
+        concurrency=args.concurrency,
+        poll_interval=args.poll_interval,
+        max_backoff=args.max_backoff,
+        job_timeout=args.job_timeout,
+        grace_period=args.grace_period,
+        bake_pass=args.bake_pass,
+        credentials_max_age=args.credentials_max_age,
+        max_artifact_bytes=args.max_artifact_size,
+        max_artifact_files=args.max_artifact_files,
+        once=args.once,
+        log_format=args.log_format,
+        health_port=args.health_port,
+        work_dir=Path(args.work_dir) if args.work_dir else None,
+        jitter_seed=args.jitter_seed,
+    )
+
+
+def _err(message: str) -> None:
+    print(f"releasegate: {message}", file=sys.stderr)
+
+
+def check_action_type(client: Any, config: WorkerConfig) -> None:
+    """Check ``--query`` against the action type's queryable property (ListActionTypes).
+
+    Raises UsageError when the type does not exist, when it has a queryable
+    property and no ``--query`` names it, or when ``--query`` names another
+    key. When the list cannot be read (no permission), PollForJobs decides.
+    """
+    from .aws.codepipeline import error_code
+
+    wanted = config.action_type_id
+    found = None
+    token = None
+    try:
+        while True:
+            page = client.list_action_types(
+                actionOwnerFilter="Custom", **({"nextToken": token} if token else {})
+            )
+            for item in page.get("actionTypes") or ():
+                if item.get("id") == wanted:
+                    found = item
+            token = page.get("nextToken")
+            if not token or found:
+                break
+    except Exception as exc:
+        code, _ = error_code(exc)
+        if code in ("AccessDeniedException", "AccessDenied") or not code:
+            return
+        raise
+    name = "/".join(wanted.values())
+    if found is None:
+        raise UsageError(
+            f"no custom action type {name}: create it with `releasegate register-action-type "
+            f"--provider {config.provider}`"
+        )
+    queryable = [
+        p["name"] for p in found.get("actionConfigurationProperties") or () if p.get("queryable")
+    ]
+    if queryable and config.query is None:
+        raise UsageError(
+            f"{name} has the queryable property {queryable[0]}: give --query "
+            f"{queryable[0]}=VALUE so this worker takes only its own gate's jobs"
+        )
+    if config.query is not None and config.query[0] not in queryable:
+        has = f"its queryable property is {queryable[0]}" if queryable else "it has none"
+        raise UsageError(f"--query {config.query[0]}=…: {name} cannot be queried so ({has})")
+
+
+def _worker_secrets(session: Any) -> list[str]:
+    """The worker's own secret values, to keep them out of logs and children."""
+    values = [os.environ.get(k) for k in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
+    try:
+        credentials = session.get_credentials()
+        if credentials is not None:
+            frozen = credentials.get_frozen_credentials()
+            values += [frozen.secret_key, frozen.token]
+    except Exception:  # noqa: BLE001 - no credentials: nothing to hide, polling will say
+        pass
+    return [v for v in values if v]
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    try:
+        config.check()
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    redactor = Redactor()
+    log = EventLog(config.log_format, redactor=redactor)
+    LoggingBridge.attach(log)
+    try:
+        import boto3
+
+        from .aws.artifacts import UnzipLimits
+        from .aws.codepipeline import Backoff, CodePipelineJobs, make_client
+        from .worker_job import JobSettings, SharedS3
+
+        session = boto3.session.Session()
+        redactor.add(*_worker_secrets(session))
+        client = make_client(session=session)
+        jobs = CodePipelineJobs(client=client, backoff=Backoff(attempts=6, base=0.2, cap=5.0))
+        check_action_type(client, config)
+        s3 = SharedS3()
+        s3.warm_up()
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - one line, no traceback
+        _err(f"cannot start the worker: {redactor(f'{type(exc).__name__}: {exc}')}")
+        return EXIT_ERROR
+    work_root = config.work_dir or Path(tempfile.mkdtemp(prefix="releasegate-worker-"))
+    work_root.mkdir(parents=True, exist_ok=True)
+    settings = JobSettings(
+        job_timeout=config.job_timeout,
+        bake_pass=config.bake_pass,
+        credentials_max_age=config.credentials_max_age,
+        limits=UnzipLimits(
+            max_files=config.max_artifact_files,
+            max_total_bytes=config.max_artifact_bytes,
+            max_archive_bytes=config.max_artifact_bytes,
+        ),
+        work_root=work_root,
+        s3=s3,
+    )
+    worker = Worker(config, jobs=jobs, poll_client=client, log=log, settings=settings)
+    try:
+        return worker.run()
+    finally:
+        if config.work_dir is None:
+            with contextlib.suppress(OSError):
+                work_root.rmdir()  # jobs remove their own directories
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pytest_releasegate.worker`` is ``releasegate worker``."""
+    parser = argparse.ArgumentParser(prog="releasegate worker")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
