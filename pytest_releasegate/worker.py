@@ -43,6 +43,7 @@ from .worker_log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redact
 
 if TYPE_CHECKING:
     from .aws.codepipeline import CodePipelineJobs
+    from .worker_child import Children
     from .worker_job import JobRunner, JobSettings, OneResult
 
 EXIT_ERROR = 3
@@ -127,6 +128,7 @@ class Worker:
         rng: random.Random | None = None,
         sleep: Callable[[float], bool] | None = None,
     ) -> None:
+        from .worker_child import Children
         from .worker_job import JobRunner
 
         self.config = config
@@ -135,13 +137,13 @@ class Worker:
         self.log = log
         self.rng = rng or random.Random(config.jitter_seed)
         self.stopping = threading.Event()
-        self.abort = threading.Event()
+        self.children: Children = Children()
         self.runner: JobRunner = JobRunner(
             jobs,
             settings,
             log,
             environ=os.environ if environ is None else environ,
-            abort=self.abort,
+            children=self.children,
         )
         self.heartbeat = Heartbeat(stale_after=max(60.0, 3 * config.poll_interval))
         self._in_hand: dict[str, _InHand] = {}
@@ -305,10 +307,11 @@ class Worker:
             if stop_seen is None:
                 stop_seen = now
                 self.log.info("worker.draining", jobs=len(pending), grace_period_s=grace)
-            if now - stop_seen >= abort_after and not self.abort.is_set():
+            if now - stop_seen >= abort_after and not self.children.aborting.is_set():
                 self.log.warning("worker.aborting_jobs", jobs=len(pending))
-                self.abort.set()
+                self.children.abort()
             if now - stop_seen >= give_up_after:
+                self.children.kill()
                 self._fail_open(pending)
                 return
 

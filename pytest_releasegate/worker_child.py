@@ -10,7 +10,7 @@ the long-running worker adds:
   instance-metadata lookup off (so an SDK in the child finds nothing by
   itself, even with the worker's HOME);
 * :func:`run_child` — the child in a session of its own, killed as a process
-  group at its time limit *or when the worker shuts down*;
+  group at its time limit, or by :class:`Children` when the worker shuts down;
 * :func:`fit_token` — a bake state trimmed until it fits a continuation token.
 """
 
@@ -81,16 +81,12 @@ class ChildRun:
 def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
     """SIGTERM the child's process group, then SIGKILL whatever is left after ``grace``."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
+        _signal_group(proc, sig)
         try:
             proc.wait(timeout=wait)
             break
         except subprocess.TimeoutExpired:
             continue
-    # The leader is gone; grandchildren that ignored SIGTERM go now.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def tail(path: Path, limit: int = 3000) -> str:
@@ -106,6 +102,49 @@ def tail(path: Path, limit: int = 3000) -> str:
     return text[-limit:].strip()
 
 
+class Children:
+    """The gate children running now, so that a shutdown can stop them all at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self.aborting = threading.Event()
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.add(proc)
+        if self.aborting.is_set():
+            _signal_group(proc, signal.SIGTERM)
+
+    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.discard(proc)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def abort(self) -> None:
+        """SIGTERM every child's process group; children started from now on get it too."""
+        self.aborting.set()
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL every child's process group (the last word at shutdown)."""
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        with self._lock:
+            running = list(self._running)
+        for proc in running:
+            _signal_group(proc, sig)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
 def run_child(
     command: Sequence[str],
     *,
@@ -113,13 +152,15 @@ def run_child(
     env: Mapping[str, str],
     output: Path,
     timeout: float,
-    abort: threading.Event,
+    children: Children,
     kill_grace: float = 3.0,
 ) -> ChildRun:
-    """Run ``command`` in a new session; kill its process group at ``timeout`` or on ``abort``.
+    """Run ``command`` in a new session; kill its process group at ``timeout``.
 
-    stdout and stderr go to ``output``. Raises JobFailure(SystemUnavailable)
-    when the process cannot be started.
+    ``children.abort()`` (a shutdown) stops it too: the run then counts as
+    aborted unless it had already exited by itself. stdout and stderr go to
+    ``output``. Raises JobFailure(SystemUnavailable) when the process cannot
+    be started.
     """
     started = time.monotonic()
     try:
@@ -138,37 +179,18 @@ def run_child(
         raise JobFailure(
             FailureType.SYSTEM_UNAVAILABLE, f"cannot start the gate run: {exc.strerror or exc}"
         ) from None
-    # A waiter thread notices the exit at once; this thread waits for it, the
-    # time limit or a shutdown, whichever comes first.
-    ended = threading.Event()
-
-    def wait() -> None:
-        proc.wait()
-        ended.set()
-
-    waiter = threading.Thread(target=wait, daemon=True)
-    waiter.start()
-    deadline = started + timeout
-    timed_out = aborted = False
-    while not ended.is_set():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            break
-        if abort.is_set():
-            aborted = True
-            break
-        ended.wait(min(remaining, 0.5))
-        if abort.is_set() and not ended.is_set():
-            aborted = True
-            break
-    if timed_out or aborted:
+    children.add(proc)
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
         _kill_group(proc, kill_grace)
-    else:
-        # The leader exited; make sure it left nothing running in its group.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    waiter.join(timeout=5)
+    finally:
+        children.discard(proc)
+    # Whatever the leader left running in its group goes with it.
+    _signal_group(proc, signal.SIGKILL)
+    aborted = not timed_out and children.aborting.is_set() and proc.returncode < 0
     return ChildRun(
         returncode=None if (timed_out or aborted) else proc.returncode,
         seconds=time.monotonic() - started,

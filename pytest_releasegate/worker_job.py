@@ -46,7 +46,7 @@ from .aws.codepipeline import (
 from .aws.job import OUTPUT_LOG, action_parameters, decode_token, gate_command, publish_outcome
 from .model import Outcome, Verdict
 from .sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
-from .worker_child import ChildRun, child_environ, fit_token, run_child
+from .worker_child import Children, ChildRun, child_environ, fit_token, run_child
 from .worker_log import EventLog
 
 #: pytest's exit code for a usage error, which the gate also uses for a bad policy.
@@ -222,13 +222,13 @@ class JobRunner:
         log: EventLog,
         *,
         environ: Mapping[str, str],
-        abort: threading.Event,
+        children: Children,
     ) -> None:
         self.jobs = jobs
         self.settings = settings
         self.log = log
         self.environ = environ
-        self.abort = abort
+        self.children = children
 
     # -- the job's life -------------------------------------------------------------
 
@@ -382,7 +382,7 @@ class JobRunner:
             env=env,
             output=workdir / OUTPUT_LOG,
             timeout=self.settings.job_timeout,
-            abort=self.abort,
+            children=self.children,
         )
         self.log.info(
             "job.gate_run",

@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
 REDACTED = "[REDACTED]"
@@ -169,6 +168,8 @@ class HealthServer:
     """``GET /healthz`` on loopback: 200 while the poll loop is alive, else 503."""
 
     def __init__(self, heartbeat: Heartbeat, port: int, host: str = "127.0.0.1") -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
         beat = heartbeat
 
         class Handler(BaseHTTPRequestHandler):
