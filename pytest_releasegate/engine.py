@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pluggy
 
 from . import __version__
 from .evaluate import evaluate, verdict_of
-from .model import Measurement, Rule, TestRecord, Verdict
+from .model import Measurement, Outcome, Rule, RuleResult, Selection, TestRecord, Verdict
 from .policy import Policy
 
 
@@ -44,26 +44,34 @@ class GateOptions:
 
 
 class TestResults:
-    """The test records of a run, keyed by (source, nodeid); O(1) per update."""
+    """The test records of a run: one bucket per source, keyed by nodeid; O(1) per update."""
 
     __test__ = False
 
     def __init__(self) -> None:
-        self.records: dict[tuple[str, str], TestRecord] = {}
-        #: Sources that delivered results (``pytest``, ``junit:NAME``).
-        self.sources: set[str] = set()
+        #: source (``pytest``, ``junit:NAME``) → nodeid → record.
+        self.by_source: dict[str, dict[str, TestRecord]] = {}
         #: Sources that were asked for but yielded nothing, with the reason.
         self.missing: dict[str, str] = {}
 
-    def add(self, record: TestRecord) -> None:
-        self.records[(record.source, record.nodeid)] = record
-        self.sources.add(record.source)
+    @property
+    def sources(self) -> set[str]:
+        """Sources that delivered results (possibly zero tests)."""
+        return set(self.by_source)
 
-    def __iter__(self) -> Any:
-        return iter(self.records.values())
+    def bucket(self, source: str) -> dict[str, TestRecord]:
+        """The (live) record dict of one source; creating it marks the source as present."""
+        return self.by_source.setdefault(source, {})
+
+    def add(self, record: TestRecord) -> None:
+        self.bucket(record.source)[record.nodeid] = record
+
+    def __iter__(self) -> Iterator[TestRecord]:
+        for bucket in self.by_source.values():
+            yield from bucket.values()
 
     def __len__(self) -> int:
-        return len(self.records)
+        return sum(map(len, self.by_source.values()))
 
 
 class Gate:
@@ -95,6 +103,8 @@ class Gate:
         self.data: dict[str, Any] = {}
         #: Problems found while collecting, reported as verdict warnings.
         self.warnings: list[str] = []
+        #: Problems that make the whole run untrustworthy (each becomes an `error` rule).
+        self.run_errors: list[str] = []
         #: Facts for the verdict's context, added by the adapters (job ids, ...).
         self.context: dict[str, Any] = {}
         self.started_at = _now()
@@ -155,14 +165,26 @@ class Gate:
                 "no baseline configured: set `baseline` in the policy or pass --gate-baseline"
             )
 
-        results, warnings = evaluate(
+        results = evaluate(
             self.rules,
             measurements,
             baseline=baseline,
             baseline_problem=baseline_problem,
             quarantine=self.policy.quarantine,
-            quarantined_ids=self.data.get("quarantined_ids", ()),
             today=_dt.datetime.now(_dt.timezone.utc).date(),
+        )
+        results.extend(
+            RuleResult(
+                name="run completed",
+                metric="tests.total",
+                select=Selection(),
+                actual=None,
+                threshold={},
+                baseline=None,
+                outcome=Outcome.ERROR,
+                message=f"{problem}: the results are incomplete",
+            )
+            for problem in self.run_errors
         )
         metrics: dict[str, float] = {}
         for _name, part in self._call_each("releasegate_metrics", gate=self):
@@ -187,7 +209,7 @@ class Gate:
             started_at=self.started_at,
             finished_at=_now(),
             tool_version=__version__,
-            warnings=tuple(self.policy.warnings_for(self.profile)) + tuple(warnings) + tuple(self.warnings),
+            warnings=(*self.policy.warnings_for(self.profile), *self.warnings),
             warn_as=self.policy.warn_as,
         )
         return self.verdict
