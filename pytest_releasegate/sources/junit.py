@@ -26,11 +26,12 @@ file, and never a traceback.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import glob
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 from xml.parsers import expat
@@ -46,8 +47,8 @@ __all__ = [
     "JUnitError",
     "count_outcomes",
     "merge_attempts",
-    "parse_junit",
     "parse_input_spec",
+    "parse_junit",
     "read_junit",
 ]
 
@@ -145,7 +146,7 @@ _DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._
 _INF = math.inf
 
 
-def _parse(  # noqa: C901 - one closure set per document keeps the per-element path short
+def _parse(
     head: bytes,
     stream: BinaryIO,
     chunk_size: int,
@@ -237,6 +238,8 @@ def _parse(  # noqa: C901 - one closure set per document keeps the per-element p
                 elif flag <= _ERROR:
                     bad += 1
                 flags |= flag
+            elif tag == "testcase":
+                refuse(f"<testcase> inside <testcase> at line {parser.CurrentLineNumber}")
         elif inner >= _MAX_DEPTH:
             refuse(f"elements nested more than {_MAX_DEPTH} deep")
         inner += 1
@@ -312,6 +315,10 @@ def _parse(  # noqa: C901 - one closure set per document keeps the per-element p
         raise JUnitError(refused[-1]) from None
     except UnicodeDecodeError as exc:
         raise JUnitError(f"cannot decode as {exc.encoding}: {exc.reason}") from None
+    except LookupError:  # pyexpat asked Python for a codec it does not have
+        match = _DECL_ENCODING.match(head)
+        name = match.group(1).decode("ascii") if match else "?"
+        raise JUnitError(f"unknown encoding {name!r}") from None
     except ValueError:  # pyexpat: "multi-byte encodings are not supported"
         match = _DECL_ENCODING.match(head)
         if decode is None and match:
@@ -420,10 +427,8 @@ class _PathNormalizer:
         while norm.startswith("./"):
             norm = norm[2:]
         if self.root is not None and os.path.isabs(norm):
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 norm = Path(norm).resolve().relative_to(self.root).as_posix()
-            except (ValueError, OSError):
-                pass
         self.cache[file] = norm
         return norm
 
@@ -464,7 +469,7 @@ def _display(path: Path, root: Path) -> str:
 def releasegate_collect(gate: Gate) -> None:
     """Read every ``gate.options.input_junit`` spec into ``gate.results``.
 
-    A source that was asked for is always in ``gate.results.sources``; its
+    A source that was asked for always has a bucket in ``gate.results``; its
     problems (a glob matching nothing, a malformed file) go into
     ``gate.results.missing[source]``, and malformed files also into
     ``gate.data["junit_errors"]``, so rules covering the source error out.
@@ -488,7 +493,7 @@ def releasegate_collect(gate: Gate) -> None:
     root = gate.rootdir
     results = gate.results
     for source, globs in patterns.items():
-        results.sources.add(source)
+        results.bucket(source)
         seen: set[Path] = set()
         for pattern in globs:
             files = expand_glob(root, pattern)
@@ -506,19 +511,22 @@ def releasegate_collect(gate: Gate) -> None:
                     errors.append(str(exc))
                     problems.setdefault(source, []).append(str(exc))
                     continue
-                _merge_into(results.records, source, records)
+                bucket = results.bucket(source)
+                if bucket:
+                    gate.add_records(_attempts_merged(bucket, records))
+                else:  # the first file of a source: its dict becomes the bucket, no copy
+                    results.by_source[source] = records
                 del records
     for source, messages in problems.items():
-        results.sources.add(source)
+        results.bucket(source)
         results.missing[source] = "; ".join(messages)
 
 
-def _merge_into(
-    target: dict[tuple[str, str], TestRecord], source: str, records: dict[str, TestRecord]
-) -> None:
+def _attempts_merged(
+    known: dict[str, TestRecord], records: dict[str, TestRecord]
+) -> Iterator[TestRecord]:
     # The same test in a second file of one source is another attempt at it
     # (a retried CI job); files are read in sorted path order.
     for nodeid, record in records.items():
-        key = (source, nodeid)
-        previous = target.get(key)
-        target[key] = record if previous is None else merge_attempts(previous, record)
+        previous = known.get(nodeid)
+        yield record if previous is None else merge_attempts(previous, record)
