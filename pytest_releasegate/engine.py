@@ -20,7 +20,7 @@ import pluggy
 
 from . import __version__
 from .evaluate import evaluate, verdict_of
-from .model import Measurement, Rule, TestRecord, Verdict
+from .model import Measurement, Outcome, Rule, RuleResult, Selection, TestRecord, Verdict
 from .policy import Policy
 
 
@@ -95,6 +95,8 @@ class Gate:
         self.data: dict[str, Any] = {}
         #: Problems found while collecting, reported as verdict warnings.
         self.warnings: list[str] = []
+        #: Problems that make the whole run untrustworthy (each becomes an `error` rule).
+        self.run_errors: list[str] = []
         #: Facts for the verdict's context, added by the adapters (job ids, ...).
         self.context: dict[str, Any] = {}
         self.started_at = _now()
@@ -155,14 +157,26 @@ class Gate:
                 "no baseline configured: set `baseline` in the policy or pass --gate-baseline"
             )
 
-        results, warnings = evaluate(
+        results = evaluate(
             self.rules,
             measurements,
             baseline=baseline,
             baseline_problem=baseline_problem,
             quarantine=self.policy.quarantine,
-            quarantined_ids=self.data.get("quarantined_ids", ()),
             today=_dt.datetime.now(_dt.timezone.utc).date(),
+        )
+        results.extend(
+            RuleResult(
+                name="run completed",
+                metric="tests.total",
+                select=Selection(),
+                actual=None,
+                threshold={},
+                baseline=None,
+                outcome=Outcome.ERROR,
+                message=f"{problem}: the results are incomplete",
+            )
+            for problem in self.run_errors
         )
         metrics: dict[str, float] = {}
         for _name, part in self._call_each("releasegate_metrics", gate=self):
@@ -187,7 +201,7 @@ class Gate:
             started_at=self.started_at,
             finished_at=_now(),
             tool_version=__version__,
-            warnings=tuple(self.policy.warnings_for(self.profile)) + tuple(warnings) + tuple(self.warnings),
+            warnings=(*self.policy.warnings_for(self.profile), *self.warnings),
             warn_as=self.policy.warn_as,
         )
         return self.verdict

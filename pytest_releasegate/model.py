@@ -316,10 +316,15 @@ class Verdict:
             n = sum(r.outcome in (Outcome.WARN, Outcome.FAIL, Outcome.ERROR) for r in self.rules)
             detail = f"{n} of {total} rules warned"
         else:
-            detail = f"{total} of {total} rules passed" if total else "no rules"
-            waived = sum(r.outcome is Outcome.WAIVED for r in self.rules)
-            if waived:
-                detail += f" ({waived} waived)"
+            passed = sum(r.outcome is Outcome.PASS for r in self.rules)
+            detail = f"{passed} of {total} rules passed" if total else "no rules"
+            others = [
+                f"{n} {o.value}"
+                for o in (Outcome.WAIVED, Outcome.SKIPPED, Outcome.FAIL, Outcome.ERROR)
+                if (n := sum(r.outcome is o for r in self.rules))
+            ]
+            if others:
+                detail += f" ({', '.join(others)}, not blocking)"
         return f"releasegate: {word} \u2014 {detail} {where}"
 
     def to_json(self) -> dict[str, Any]:
@@ -367,7 +372,7 @@ class TestRecord:
     `outcome` is one of passed, failed, error, skipped, xfailed, xpassed.
     """
 
-    __slots__ = ("nodeid", "outcome", "duration", "markers", "flaky", "source", "path", "classname")
+    __slots__ = ("classname", "duration", "flaky", "markers", "nodeid", "outcome", "path", "source")
     __test__ = False  # not a pytest test class
 
     def __init__(
@@ -425,3 +430,13 @@ def format_value(value: float | None, precision: int | None = None) -> str:
             return str(int(value))
         return f"{value:.3f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def verdict_schema() -> dict[str, Any]:
+    """The JSON Schema of the verdict (shipped in the package)."""
+    import json
+    from importlib.resources import files
+
+    text = files("pytest_releasegate").joinpath("schemas/verdict.schema.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data

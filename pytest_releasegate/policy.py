@@ -225,7 +225,10 @@ def load_policy(
         tool = data.get("tool")
         if not isinstance(tool, dict) or "releasegate" not in tool:
             raise PolicyError(
-                [f"{display}: no [tool.releasegate] table (add one, or point --gate-policy elsewhere)"]
+                [
+                    f"{display}: no [tool.releasegate] table "
+                    "(add one, or point --gate-policy elsewhere)"
+                ]
             )
         table = tool["releasegate"]
         prefix = "tool.releasegate."
@@ -266,7 +269,9 @@ class _Checker:
     ) -> None:
         self.problems.append(_msg(self.source, rule, key, problem, suggestion, fix))
 
-    def keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], rule: str | None, where: str) -> None:
+    def keys(
+        self, table: Mapping[str, Any], allowed: tuple[str, ...], rule: str | None, where: str
+    ) -> None:
         for key in table:
             if key not in allowed:
                 self.err(
@@ -323,7 +328,9 @@ def parse_policy(
     bake = _parse_bake(ck, table.get("bake"), prefix)
     if bake is not None:
         if BAKE_RULE in seen:
-            ck.err(BAKE_RULE, "name", "the name 'bake' is reserved for the rule a [bake] block adds")
+            ck.err(
+                BAKE_RULE, "name", "the name 'bake' is reserved for the rule a [bake] block adds"
+            )
         rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0))
 
     profiles: dict[str, tuple[str, ...] | None] = {}
@@ -393,7 +400,9 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _parse_rule(ck: _Checker, raw: dict[str, Any], index: int, known_profiles: list[str]) -> Rule | None:
+def _parse_rule(
+    ck: _Checker, raw: dict[str, Any], index: int, known_profiles: list[str]
+) -> Rule | None:
     metric = raw.get("metric")
     select_raw = raw.get("select", {})
     label = raw.get("name") if isinstance(raw.get("name"), str) else None
@@ -403,7 +412,13 @@ def _parse_rule(ck: _Checker, raw: dict[str, Any], index: int, known_profiles: l
     ck.keys(raw, RULE_KEYS, label, "")
 
     if not isinstance(metric, str) or not metric:
-        ck.err(label, "metric", "missing or not a string", None, "name a metric, e.g. metric = \"tests.failed\"")
+        ck.err(
+            label,
+            "metric",
+            "missing or not a string",
+            None,
+            'name a metric, e.g. metric = "tests.failed"',
+        )
         metric = ""
     elif ck.metrics is not None and metric not in ck.metrics:
         ck.err(
@@ -411,12 +426,14 @@ def _parse_rule(ck: _Checker, raw: dict[str, Any], index: int, known_profiles: l
             "metric",
             f"unknown metric {metric!r}",
             _suggest(metric, ck.metrics),
-            None if _suggest(metric, ck.metrics) else "run `releasegate check-policy --metrics` for the list",
+            None
+            if _suggest(metric, ck.metrics)
+            else "run `releasegate check-policy --metrics` for the list",
         )
 
     select = Selection()
     if not isinstance(select_raw, dict):
-        ck.err(label, "select", "must be a table, e.g. select = { marker = \"critical\" }")
+        ck.err(label, "select", 'must be a table, e.g. select = { marker = "critical" }')
     else:
         ck.keys(select_raw, SELECT_KEYS, label, "select.")
         values: dict[str, str] = {}
@@ -429,7 +446,13 @@ def _parse_rule(ck: _Checker, raw: dict[str, Any], index: int, known_profiles: l
                 values[key] = value
         src = values.get("source")
         if src is not None and src != "pytest" and not re.fullmatch(r"junit:[A-Za-z0-9_.\-]+", src):
-            ck.err(label, "select.source", f"unknown source {src!r}", None, "use 'pytest' or 'junit:NAME'")
+            ck.err(
+                label,
+                "select.source",
+                f"unknown source {src!r}",
+                None,
+                "use 'pytest' or 'junit:NAME'",
+            )
         select = Selection(**values)
 
     numbers: dict[str, float | None] = {}
@@ -443,16 +466,34 @@ def _parse_rule(ck: _Checker, raw: dict[str, Any], index: int, known_profiles: l
     if lo is not None and hi is not None and lo > hi:
         ck.err(label, "min", f"min ({lo}) is greater than max ({hi})", None, "swap them or fix one")
     if wb is not None and lo is not None and wb < lo:
-        ck.err(label, "warn-below", f"warn-below ({wb}) is below min ({lo})", None, "warn-below must be >= min")
+        ck.err(
+            label,
+            "warn-below",
+            f"warn-below ({wb}) is below min ({lo})",
+            None,
+            "warn-below must be >= min",
+        )
     if wa is not None and hi is not None and wa > hi:
-        ck.err(label, "warn-above", f"warn-above ({wa}) is above max ({hi})", None, "warn-above must be <= max")
+        ck.err(
+            label,
+            "warn-above",
+            f"warn-above ({wa}) is above max ({hi})",
+            None,
+            "warn-above must be <= max",
+        )
 
     relatives: dict[str, Relative | None] = {}
     for key in ("max-drop", "max-rise"):
         relatives[key] = _parse_relative(ck, label, key, raw.get(key))
 
     if all(v is None for v in (*numbers.values(), *relatives.values())) and metric:
-        ck.err(label, "min", "the rule has no threshold", None, "set min, max, warn-below, warn-above, max-drop or max-rise")
+        ck.err(
+            label,
+            "min",
+            "the rule has no threshold",
+            None,
+            "set min, max, warn-below, warn-above, max-drop or max-rise",
+        )
 
     level = _enum(ck, label, "level", raw.get("level", "fail"), Level)
     on_missing = _enum(ck, label, "on-missing", raw.get("on-missing", "fail"), OnMissing)
@@ -470,7 +511,8 @@ def _parse_rule(ck: _Checker, raw: dict[str, Any], index: int, known_profiles: l
                         "profiles",
                         f"unknown profile {p!r}",
                         _suggest(p, known_profiles),
-                        f"declare [tool.releasegate.profiles.{p}] or use one of: {', '.join(known_profiles)}",
+                        f"declare [tool.releasegate.profiles.{p}] or use one of: "
+                        + ", ".join(known_profiles),
                     )
             profiles = tuple(value)
 
@@ -524,7 +566,9 @@ def _parse_relative(ck: _Checker, label: str, key: str, value: Any) -> Relative 
         m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)
         if m:
             return Relative(float(m.group(1)), percent=True)
-    ck.err(label, key, f"must be a non-negative number or a percent string like \"5%\", not {value!r}")
+    ck.err(
+        label, key, f'must be a non-negative number or a percent string like "5%", not {value!r}'
+    )
     return None
 
 
@@ -532,7 +576,12 @@ def _enum(ck: _Checker, label: str, key: str, value: Any, enum_type: Any) -> Any
     choices = [e.value for e in enum_type]
     if value in choices:
         return enum_type(value)
-    ck.err(label, key, f"must be one of {', '.join(choices)}, not {value!r}", _suggest(str(value), choices))
+    ck.err(
+        label,
+        key,
+        f"must be one of {', '.join(choices)}, not {value!r}",
+        _suggest(str(value), choices),
+    )
     return None
 
 
@@ -551,18 +600,36 @@ def _parse_date(value: Any) -> _dt.date | None:
 
 def _parse_waiver(ck: _Checker, label: str, value: Any) -> Waiver | None:
     if not isinstance(value, dict):
-        ck.err(label, "waiver", "must be a table: { reason = \"...\", expires = 2026-12-31 }")
+        ck.err(label, "waiver", 'must be a table: { reason = "...", expires = 2026-12-31 }')
         return None
     ck.keys(value, WAIVER_KEYS, label, "waiver.")
     reason = value.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        ck.err(label, "waiver.reason", "a waiver needs a `reason` (a ticket or why)", None, "add reason = \"TICKET-1 ...\"")
+        ck.err(
+            label,
+            "waiver.reason",
+            "a waiver needs a `reason` (a ticket or why)",
+            None,
+            'add reason = "TICKET-1 ..."',
+        )
     if "expires" not in value:
-        ck.err(label, "waiver.expires", "a waiver needs an `expires` date", None, "add expires = 2026-12-31")
+        ck.err(
+            label,
+            "waiver.expires",
+            "a waiver needs an `expires` date",
+            None,
+            "add expires = 2026-12-31",
+        )
         return None
     expires = _parse_date(value["expires"])
     if expires is None:
-        ck.err(label, "waiver.expires", f"not a date: {value['expires']!r}", None, "use a TOML date such as 2026-12-31")
+        ck.err(
+            label,
+            "waiver.expires",
+            f"not a date: {value['expires']!r}",
+            None,
+            "use a TOML date such as 2026-12-31",
+        )
         return None
     if not isinstance(reason, str) or not reason.strip():
         return None
@@ -588,7 +655,13 @@ def _parse_quarantine(ck: _Checker, value: Any, prefix: str) -> tuple[Quarantine
             ok = False
         expires = _parse_date(entry.get("expires"))
         if expires is None:
-            ck.err(label, "expires", "a quarantine entry needs an `expires` date", None, "add expires = 2026-12-31")
+            ck.err(
+                label,
+                "expires",
+                "a quarantine entry needs an `expires` date",
+                None,
+                "add expires = 2026-12-31",
+            )
             ok = False
         if ok:
             out.append(Quarantine(nodeid=str(nodeid), reason=str(reason).strip(), expires=expires))  # type: ignore[arg-type]
@@ -616,7 +689,11 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[Mapping[str, An
     out = []
     names: set[str] = set()
     for index, check in enumerate(value, start=1):
-        label = f"smoke {check.get('name')!r}" if isinstance(check.get("name"), str) else f"smoke #{index}"
+        label = (
+            f"smoke {check.get('name')!r}"
+            if isinstance(check.get("name"), str)
+            else f"smoke #{index}"
+        )
         ck.keys(check, SMOKE_KEYS, label, "")
         name = check.get("name", f"check-{index}")
         if not isinstance(name, str) or not name:
@@ -625,10 +702,16 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[Mapping[str, An
             ck.err(label, "name", "duplicate smoke check name")
         names.add(str(name))
         if not isinstance(check.get("url"), str) or not check.get("url"):
-            ck.err(label, "url", "missing: the URL to check, e.g. \"{base_url}/health\"")
+            ck.err(label, "url", 'missing: the URL to check, e.g. "{base_url}/health"')
         method = check.get("method", "GET")
         if not isinstance(method, str) or method.upper() not in (
-            "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
+            "GET",
+            "HEAD",
+            "POST",
+            "PUT",
+            "PATCH",
+            "DELETE",
+            "OPTIONS",
         ):
             ck.err(label, "method", f"not an HTTP method: {method!r}")
         headers = check.get("headers", {})
@@ -636,7 +719,11 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[Mapping[str, An
             ck.err(label, "headers", "must be a table of strings")
         status = check.get("expect-status", "2xx")
         if not _valid_status(status):
-            ck.err(label, "expect-status", f"must be a code, a list of codes, or a class like \"2xx\", not {status!r}")
+            ck.err(
+                label,
+                "expect-status",
+                f'must be a code, a list of codes, or a class like "2xx", not {status!r}',
+            )
         for key in ("expect-json",):
             if key in check and not isinstance(check[key], (dict, list)):
                 ck.err(label, key, "must be a table (matched as a subset of the response JSON)")
@@ -682,11 +769,17 @@ def _parse_bake(ck: _Checker, value: Any, prefix: str) -> Mapping[str, Any] | No
     for key, default in (("duration", None), ("interval", 30.0)):
         raw = value.get(key, default)
         if raw is None:
-            ck.err("bake", key, "missing: how long to bake, e.g. \"10m\"")
+            ck.err("bake", key, 'missing: how long to bake, e.g. "10m"')
             continue
         seconds = parse_duration(raw)
         if seconds is None:
-            ck.err("bake", key, f"not a duration: {raw!r}", None, "use seconds or a string like \"30s\", \"10m\"")
+            ck.err(
+                "bake",
+                key,
+                f"not a duration: {raw!r}",
+                None,
+                'use seconds or a string like "30s", "10m"',
+            )
         else:
             out[key] = seconds
     if out.get("interval") is not None and out["interval"] <= 0:
@@ -748,7 +841,11 @@ def _msg(
 ) -> str:
     where = source
     if rule is not None:
-        where += f", rule {rule!r}" if not rule.startswith(("#", "smoke", "quarantine", "bake", "alarms")) else f", {_label(rule)}"
+        where += (
+            f", rule {rule!r}"
+            if not rule.startswith(("#", "smoke", "quarantine", "bake", "alarms"))
+            else f", {_label(rule)}"
+        )
     if key is not None:
         where += f", key {key!r}"
     text = f"{where}: {problem}"

@@ -1,0 +1,315 @@
+"""The pytest adapter: options, per-test bookkeeping, the verdict at session end.
+
+Installed but not asked for (`--gate` / ini `releasegate = true`), this module
+only adds its options: nothing is registered, printed or changed. Heavy
+modules (the engine, boto3, coverage) load only when the gate is on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ._stash import REPORT_EXTRAS_KEY
+
+if TYPE_CHECKING:
+    from .engine import Gate
+    from .model import TestRecord, Verdict
+
+gate_key = pytest.StashKey["GatePlugin"]()
+_MARKERS_ATTR = "releasegate_markers"
+_EXTRAS_ATTR = "releasegate_extras"
+_WORKERINPUT_KEY = "releasegate_markers"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("releasegate", "release gate (pytest-releasegate)")
+    group.addoption("--gate", action="store_true", default=None, help="turn the release gate on")
+    group.addoption(
+        "--gate-policy",
+        metavar="PATH",
+        help="policy file (default: releasegate.toml or [tool.releasegate] in pyproject.toml)",
+    )
+    group.addoption(
+        "--gate-profile", metavar="NAME", help="policy profile to run (env RELEASEGATE_PROFILE)"
+    )
+    group.addoption("--gate-json", metavar="PATH", help="write the verdict as JSON")
+    group.addoption(
+        "--gate-junit",
+        metavar="PATH",
+        help="write the verdict as JUnit XML (one testcase per rule)",
+    )
+    group.addoption("--gate-markdown", metavar="PATH", help="write the verdict as Markdown")
+    group.addoption(
+        "--gate-input-junit",
+        metavar="[NAME=]GLOB",
+        action="append",
+        default=[],
+        help="JUnit XML files from other tools to gate on (repeatable; source junit:NAME)",
+    )
+    group.addoption(
+        "--gate-coverage",
+        metavar="PATH",
+        help="coverage data file (default: pytest-cov's, else .coverage)",
+    )
+    group.addoption(
+        "--gate-base-url", metavar="URL", help="base URL of smoke checks (env RELEASEGATE_BASE_URL)"
+    )
+    group.addoption(
+        "--gate-baseline",
+        metavar="PATH",
+        help="baseline verdict to compare with (path or s3://bucket/key)",
+    )
+    group.addoption(
+        "--gate-save-baseline",
+        metavar="PATH",
+        help="save this run's verdict as a baseline (path or s3://)",
+    )
+    group.addoption(
+        "--gate-codepipeline-job-id",
+        metavar="ID",
+        help="publish the verdict on this InProgress CodePipeline job "
+        "(env RELEASEGATE_CODEPIPELINE_JOB_ID)",
+    )
+    group.addoption(
+        "--gate-dry-run",
+        action="store_true",
+        default=False,
+        help="evaluate and print; publish nothing remote",
+    )
+    parser.addini("releasegate", "turn the release gate on", type="bool", default=False)
+    parser.addini("releasegate_policy", "release gate policy file", default="")
+
+
+def _enabled(config: pytest.Config) -> bool:
+    flag = config.getoption("gate", None)
+    if flag is not None:
+        return bool(flag)
+    try:
+        return bool(config.getini("releasegate"))
+    except ValueError:
+        return False
+
+
+def _abspath(value: str | None) -> str | None:
+    """Output and baseline paths from the command line are relative to the invocation directory."""
+    if not value or value.startswith("s3://"):
+        return value
+    return str(Path(value).absolute())
+
+
+def build_options(config: pytest.Config) -> Any:
+    from .engine import GateOptions
+
+    env = os.environ
+    policy = config.getoption("gate_policy") or config.getini("releasegate_policy") or None
+    if policy and not config.getoption("gate_policy"):
+        policy = str(Path(str(config.rootpath), policy))  # ini paths are relative to the rootdir
+    return GateOptions(
+        policy=_abspath(policy),
+        profile=config.getoption("gate_profile") or env.get("RELEASEGATE_PROFILE") or None,
+        json=_abspath(config.getoption("gate_json")),
+        junit=_abspath(config.getoption("gate_junit")),
+        markdown=_abspath(config.getoption("gate_markdown")),
+        input_junit=list(config.getoption("gate_input_junit") or []),
+        coverage=_abspath(config.getoption("gate_coverage")),
+        base_url=config.getoption("gate_base_url") or env.get("RELEASEGATE_BASE_URL") or None,
+        baseline=_abspath(config.getoption("gate_baseline")),
+        save_baseline=_abspath(config.getoption("gate_save_baseline")),
+        codepipeline_job_id=(
+            config.getoption("gate_codepipeline_job_id")
+            or env.get("RELEASEGATE_CODEPIPELINE_JOB_ID")
+            or None
+        ),
+        dry_run=bool(config.getoption("gate_dry_run")),
+        quiet=config.get_verbosity() < 0,
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not _enabled(config):
+        return
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # xdist worker: only tag reports; the controller evaluates.
+        markers = tuple(workerinput.get(_WORKERINPUT_KEY, ()))
+        config.pluginmanager.register(ReportTagger(markers), "releasegate-worker")
+        return
+    gate = make_gate(config)
+    plugin = GatePlugin(config, gate)
+    config.stash[gate_key] = plugin
+    config.pluginmanager.register(plugin, "releasegate-gate")
+
+
+def make_gate(config: pytest.Config) -> Gate:
+    """Load the policy and build the gate, or stop the run with a usage error (exit 4)."""
+    from .engine import Gate
+    from .manager import get_plugin_manager, known_metrics
+    from .policy import PolicyError, load_policy
+
+    options = build_options(config)
+    pm = get_plugin_manager()
+    try:
+        policy = load_policy(options.policy, rootdir=config.rootpath, metrics=known_metrics(pm))
+        gate = Gate(policy, options, rootdir=config.rootpath, pm=pm)
+    except PolicyError as exc:
+        report_configuration_error(options, str(exc))
+        raise pytest.UsageError(_policy_message(exc)) from None
+    gate.pytest_run = True
+    return gate
+
+
+def _policy_message(exc: Exception) -> str:
+    problems = getattr(exc, "problems", None) or [str(exc)]
+    return "\n".join(f"releasegate: bad policy: {p}" for p in problems)
+
+
+def report_configuration_error(options: Any, message: str) -> None:
+    """With a CodePipeline job id, a bad policy still closes the job (ConfigurationError)."""
+    if not options.codepipeline_job_id or options.dry_run:
+        return
+    from .sinks import codepipeline
+
+    report = getattr(codepipeline, "report_configuration_error", None)
+    if report is not None:
+        report(options.codepipeline_job_id, message)
+
+
+class ReportTagger:
+    """Copies what the controller needs from an item onto its reports (crosses xdist)."""
+
+    def __init__(self, markers: tuple[str, ...]) -> None:
+        self.markers = markers
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, Any]:
+        report = yield
+        if call.when == "setup" and self.markers:
+            found = tuple(m for m in self.markers if item.get_closest_marker(m) is not None)
+            if found:
+                setattr(report, _MARKERS_ATTR, found)
+        elif call.when == "teardown":
+            extras = item.stash.get(REPORT_EXTRAS_KEY, None)
+            if extras:
+                setattr(report, _EXTRAS_ATTR, extras)
+        return report
+
+
+class GatePlugin(ReportTagger):
+    """The controller side: records results, evaluates at session end, reports."""
+
+    def __init__(self, config: pytest.Config, gate: Gate) -> None:
+        markers = {r.select.marker for r in gate.rules if r.select.marker}
+        markers.add("smoke")
+        super().__init__(tuple(sorted(markers)))
+        self.config = config
+        self.gate = gate
+        self.records: dict[str, TestRecord] = {}
+        self.interrupted: str | None = None
+        self.publish_problems: list[str] = []
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        g = self.gate
+        return f"releasegate: {g.policy.display_source}, profile {g.profile}, {len(g.rules)} rules"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[_WORKERINPUT_KEY] = list(self.markers)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            from .model import TestRecord
+
+            record = TestRecord(report.nodeid or "<collection>", "error")
+            self.records[record.nodeid] = record
+            self.gate.results.add(record)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.records.get(report.nodeid)
+        if record is None:
+            from .model import TestRecord
+
+            record = TestRecord(report.nodeid, "passed", markers=getattr(report, _MARKERS_ATTR, ()))
+            self.records[report.nodeid] = record
+            self.gate.results.add(record)
+        record.duration += report.duration
+        when, outcome = report.when, str(report.outcome)
+        if outcome == "rerun":  # pytest-rerunfailures: this attempt failed, another follows
+            record.flaky = True
+            record.outcome = "passed"
+            return
+        if when == "call":
+            if outcome == "passed":
+                record.outcome = "xpassed" if hasattr(report, "wasxfail") else "passed"
+            elif outcome == "failed":
+                record.outcome = "failed"
+            else:
+                record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        elif when == "setup":
+            if outcome == "failed":
+                record.outcome = "error"
+            elif outcome == "skipped":
+                record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        elif outcome == "failed" and record.outcome not in ("failed", "error"):
+            record.outcome = "error"  # teardown error after a pass
+        if when == "teardown":
+            if record.flaky and record.outcome != "passed":
+                record.flaky = False  # failed every attempt: a failure, not a flake
+            extras = getattr(report, _EXTRAS_ATTR, None)
+            if extras:
+                for key, values in extras.items():
+                    self.gate.data.setdefault(f"extras:{key}", []).extend(values)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.interrupted = "the pytest run was interrupted"
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return
+        if exitstatus == pytest.ExitCode.INTERRUPTED and self.interrupted is None:
+            self.interrupted = "the pytest run was interrupted (collection errors or a stop) "
+        elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+            self.interrupted = "pytest hit an internal error"
+        cov = self.config.pluginmanager.getplugin("_cov")
+        if cov is not None:
+            self.gate.data["pytest_cov_plugin"] = cov
+        if self.interrupted:
+            self.gate.run_errors.append(self.interrupted.strip())
+        verdict = self.gate.run()
+        self.publish_problems = self.gate.publish(verdict)
+        code = verdict.exit_code
+        if self.publish_problems and code == 0:
+            code = 3
+        if (
+            exitstatus == pytest.ExitCode.INTERRUPTED
+            and self.interrupted == "the pytest run was interrupted"
+        ):
+            code = int(exitstatus)  # Ctrl-C keeps pytest's own status
+        session.exitstatus = code
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        verdict: Verdict | None = self.gate.verdict
+        if verdict is None:
+            return
+        from .sinks.render import terminal_lines
+
+        tr = terminalreporter
+        tr.write_sep("-", "releasegate")
+        lines = terminal_lines(verdict, quiet=self.gate.options.quiet)
+        color = {"pass": "green", "warn": "yellow"}.get(verdict.verdict.value, "red")
+        tr.write_line(lines[0], **{color: True, "bold": True})
+        for line in lines[1:]:
+            tr.write_line(line)
+        for problem in self.publish_problems:
+            tr.write_line(f"releasegate: could not publish: {problem}", red=True)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        config.pluginmanager.unregister(self)

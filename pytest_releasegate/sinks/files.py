@@ -1,0 +1,67 @@
+"""File sinks: the JSON verdict, the JUnit verdict, Markdown, and the saved baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import hookimpl
+from ..model import Outcome, Verdict, format_value
+from .render import markdown
+
+if TYPE_CHECKING:
+    from ..engine import Gate
+
+
+def _target(gate: Gate, location: str) -> Path:
+    path = Path(location)
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_json(verdict: Verdict, path: Path) -> None:
+    path.write_text(json.dumps(verdict.to_json(), indent=2) + "\n", encoding="utf-8")
+
+
+def write_junit(verdict: Verdict, path: Path) -> None:
+    """One testsuite `releasegate`, one testcase per rule; `<failure>` for fail and error."""
+    from junitparser import Failure, JUnitXml, Skipped, TestCase, TestSuite
+
+    suite = TestSuite("releasegate")
+    suite.timestamp = verdict.started_at
+    for r in verdict.rules:
+        case = TestCase(r.name, classname=f"releasegate.{verdict.profile}", time=0)
+        if r.outcome in (Outcome.FAIL, Outcome.ERROR):
+            case.result = [Failure(r.message, type_=r.outcome.value)]
+        elif r.outcome in (Outcome.WAIVED, Outcome.SKIPPED):
+            case.result = [Skipped(r.message)]
+        detail = f"outcome: {r.outcome.value}; metric: {r.metric}; actual: {r.display_actual()}"
+        case.system_out = f"{detail}\n{r.message}"
+        suite.add_testcase(case)
+    suite.add_property("releasegate.verdict", verdict.verdict.value)
+    suite.add_property("releasegate.profile", verdict.profile)
+    for name, value in verdict.metrics.items():
+        suite.add_property(name, format_value(value))
+    suite.update_statistics()  # type: ignore[no-untyped-call]
+    xml = JUnitXml()
+    xml.add_testsuite(suite)
+    xml.update_statistics()  # type: ignore[no-untyped-call]
+    xml.write(str(path), pretty=True)
+
+
+@hookimpl
+def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
+    opts = gate.options
+    if opts.json:
+        write_json(verdict, _target(gate, opts.json))
+    if opts.junit:
+        write_junit(verdict, _target(gate, opts.junit))
+    if opts.markdown:
+        _target(gate, opts.markdown).write_text(markdown(verdict), encoding="utf-8")
+    if opts.save_baseline:
+        from ..baseline import write_baseline
+
+        write_baseline(opts.save_baseline, verdict, rootdir=Path.cwd())
