@@ -304,13 +304,16 @@ def nearest_rank(values: Sequence[float], percent: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def progress_line(config: BakeConfig, state: BakeState, clean: bool) -> str:
+def progress_line(config: BakeConfig, state: BakeState, results: Sequence[CheckResult]) -> str:
     """One terminal line for the round just scored."""
+    bad = sum(not r.ok for r in results)
+    head = f"releasegate bake: round {state.rounds}/{state.planned} "
+    head += f"BAD ({bad} of {len(results)} checks failed)" if bad else "clean"
     rate = state.error_rate
     shown = "-" if rate is None else f"{rate:.1f}%"
     parts = [
-        f"releasegate bake: round {state.rounds}/{state.planned} {'clean' if clean else 'BAD'}",
-        f"checks {state.passed} passed, {state.failed} failed",
+        head,
+        f"so far {state.passed} passed, {state.failed} failed",
         f"error rate {shown} (max {config.max_error_rate:g}%)",
     ]
     latencies = state.latencies()
@@ -361,7 +364,8 @@ def run_bake(
         state.last_round_at = max(due, now)
         if state.started_at is None:
             state.started_at = state.last_round_at
-        clean = state.add_round(run_round(state.rounds))
+        results = run_round(state.rounds)
+        state.add_round(results)
         cfl, csl = config.consecutive_failure_limit, config.consecutive_success_limit
         if cfl and state.consecutive_failures >= cfl:
             state.violations.append(
@@ -376,7 +380,7 @@ def run_bake(
         elif state.rounds >= state.planned:
             state.finish(config, f"completed {state.rounds} rounds")
         if progress is not None and config.is_bake:
-            progress(progress_line(config, state, clean))
+            progress(progress_line(config, state, results))
             if state.finished:
                 word = "FAILED" if state.violations else "passed"
                 detail = "; ".join(state.violations) or state.stop_reason

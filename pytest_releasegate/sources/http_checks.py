@@ -72,9 +72,11 @@ def display_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
-def body_preview(content: bytes) -> str:
-    text = content[: BODY_PREVIEW * 4].decode("utf-8", errors="replace")
-    text = " ".join(text.split())
+def body_preview(content: bytes, secrets: Iterable[str] = ()) -> str:
+    """The first characters of a body, secrets masked *before* it is cut (no half-secrets)."""
+    longest = max((len(s) for s in secrets), default=0)
+    text = content[: BODY_PREVIEW * 4 + longest * 3].decode("utf-8", errors="replace")
+    text = " ".join(scrub(text, secrets).split())
     return text[:BODY_PREVIEW] + ("\u2026" if len(text) > BODY_PREVIEW else "")
 
 
@@ -258,7 +260,7 @@ class Check:
                 if problem is not None:
                     message = (
                         f"{self.method} {display_url(self.url)} -> {status} ({problem}): "
-                        f"{body_preview(response.content)!r}"
+                        f"{body_preview(response.content, self.secrets)!r}"
                     )
             except Exception as exc:  # noqa: BLE001 - any failure to get a response fails the attempt
                 ms = (timer() - start) * 1000.0
