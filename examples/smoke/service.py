@@ -47,6 +47,7 @@ class Service(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: Service
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stalls
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
