@@ -486,7 +486,8 @@ def _parse_rule(
     for key in ("max-drop", "max-rise"):
         relatives[key] = _parse_relative(ck, label, key, raw.get(key))
 
-    if all(v is None for v in (*numbers.values(), *relatives.values())) and metric:
+    bounds = ("min", "max", "warn-below", "warn-above", "max-drop", "max-rise")
+    if metric and not any(k in raw for k in bounds) and all(k in RULE_KEYS for k in raw):
         ck.err(
             label,
             "min",
