@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json as _json
 import re
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -334,9 +335,11 @@ class GateSession(requests.Session):
     * Idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) are retried up to
       ``retries`` times, after ``backoff`` seconds doubling each time, on a
       connection error, a timeout, or a status in ``retry_statuses``.
-    * Every attempt (and every redirect hop) is one sample passed to
-      ``record``: ``{"ms", "status", "ok", "nodeid"}``; it is not ok when it
-      got no response or a 5xx status.
+    * Every attempt is one sample passed to ``record``:
+      ``{"ms", "status", "ok", "nodeid"}``, redirects followed within it (the
+      final status; the time until the last hop's body is read, or its
+      headers with ``stream=True``); it is not ok when it got no response or
+      a 5xx status.
     """
 
     def __init__(
@@ -362,6 +365,7 @@ class GateSession(requests.Session):
         self._nodeid = nodeid
         self._sleep = sleep
         self._timer = timer
+        self._local = threading.local()
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
@@ -374,6 +378,18 @@ class GateSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        if getattr(self._local, "sending", False):
+            # A redirect hop, sent from inside the outer send: part of that request.
+            return super().send(request, **kwargs)
+        self._local.sending = True
+        try:
+            return self._send_with_retries(request, **kwargs)
+        finally:
+            self._local.sending = False
+
+    def _send_with_retries(
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         tries = self.retries + 1 if (request.method or "GET").upper() in _IDEMPOTENT else 1
         for n in range(tries):
             if n:

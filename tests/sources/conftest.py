@@ -9,6 +9,7 @@ Paths:
                        status from ``?status=`` (default 200)
 * ``/flaky``           200, or 503 for the request numbers in ``Service.fail_on`` (1-based)
 * ``/down``            503 while ``Service.down`` is true, else 200
+* ``/redirect``        302 to ``/json``
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ def _handler(service: Service) -> type[BaseHTTPRequestHandler]:
                     self._send(int(query.get("status", 200)), {**first, **headers})
                 elif path == "/flaky":
                     self._send(503 if n in service.fail_on else 200, {"n": n})
+                elif path == "/redirect":
+                    self.send_response(302)
+                    self.send_header("Location", "/json")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif path == "/down":
                     self._send(503 if service.down else 200, {"down": service.down})
                 else:

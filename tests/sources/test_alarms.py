@@ -1,8 +1,9 @@
-"""alarms.in_alarm against a moto CloudWatch server over HTTP (no mocks of our code)."""
+"""alarms.in_alarm against a moto CloudWatch server over HTTP (no mocks of our code).
+
+The credentials and region are the fake ones of tests/conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,32 +12,16 @@ import requests
 from pytest_releasegate.model import Outcome
 
 boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
 
 
 @pytest.fixture
-def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A moto server on loopback; the environment points every client at it."""
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+def cloudwatch(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A CloudWatch client on the moto server; the environment points every client at it."""
     # moto's backends are process-wide: start every test from an empty account.
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint,
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    client = boto3.client("cloudwatch", endpoint_url=endpoint)
-    try:
-        yield client
-    finally:
-        server.stop()
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", moto_server)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    return boto3.client("cloudwatch", endpoint_url=moto_server)
 
 
 def put_alarm(client: Any, name: str, state: str) -> None:
@@ -136,9 +121,6 @@ def test_select_name_narrows_the_watched_alarms(cloudwatch: Any, make_gate: Any)
 def test_unreachable_cloudwatch_is_missing_data(
     monkeypatch: pytest.MonkeyPatch, make_gate: Any, on_missing: str, expected: Outcome
 ) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", "http://127.0.0.1:1")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the user's retry config is honoured
     verdict = make_gate(policy(names=["api-5xx"], on_missing=on_missing)).run()
@@ -153,3 +135,11 @@ def test_no_alarm_rule_means_no_aws_call(monkeypatch: pytest.MonkeyPatch, make_g
     gate = make_gate('[[rule]]\nmetric = "tests.failed"\nmax = 0\n[alarms]\nnames = ["x"]\n')
     gate.run()
     assert "alarms:snapshot" not in gate.data
+
+
+def test_alarm_states_are_read_after_the_smoke_checks_and_bake() -> None:
+    from pytest_releasegate.manager import get_plugin_manager
+
+    hook = get_plugin_manager(entry_points=False).hook.releasegate_collect
+    order = [impl.plugin_name for impl in reversed(hook.get_hookimpls())]  # the Gate's call order
+    assert order.index("alarms") > order.index("smoke")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from pytest_releasegate.sources.http_checks import (
     Check,
     CheckRunner,
     CheckSetupError,
+    GateSession,
     display_url,
     json_subset,
     scrub,
@@ -164,3 +166,57 @@ def test_checks_run_concurrently_through_one_pool(service: Any) -> None:
     assert pool == runner.workers == 32
     # Evidence of concurrency that does not depend on wall-clock time:
     assert service.max_in_flight > 1
+
+
+def gate_session(service: Any, **kw: Any) -> tuple[GateSession, list[dict[str, Any]]]:
+    samples: list[dict[str, Any]] = []
+    session = GateSession(
+        service.url + "/", samples.append, nodeid="t::x", sleep=lambda s: None, **kw
+    )
+    return session, samples
+
+
+def test_gate_session_joins_relative_urls_and_records_each_request(service: Any) -> None:
+    session, samples = gate_session(service)
+    with session:
+        assert session.get("/json").json()["status"] == "ok"
+        assert session.get("status/404").status_code == 404
+        assert session.get(f"{service.url}/json").ok  # absolute: used as given
+    assert [(s["status"], s["ok"], s["nodeid"]) for s in samples] == [
+        (200, True, "t::x"),
+        (404, True, "t::x"),  # answered: the test decides whether 404 is right
+        (200, True, "t::x"),
+    ]
+    assert all(s["ms"] > 0 for s in samples)
+
+
+def test_gate_session_retries_idempotent_requests_and_records_every_attempt(service: Any) -> None:
+    service.fail_on = {1, 2}
+    session, samples = gate_session(service)
+    with session:
+        assert session.get("/flaky").status_code == 200
+        service.fail_on = {4}
+        assert session.post("/flaky").status_code == 503  # POST is not retried
+    assert [(s["status"], s["ok"]) for s in samples] == [
+        (503, False),
+        (503, False),
+        (200, True),
+        (503, False),
+    ]
+
+
+def test_gate_session_counts_a_redirected_request_once(service: Any) -> None:
+    session, samples = gate_session(service)
+    with session:
+        response = session.get("/redirect")
+    assert response.json()["status"] == "ok"
+    assert len(response.history) == 1
+    assert [s["status"] for s in samples] == [200]
+
+
+def test_gate_session_unreachable_raises_after_recording_each_attempt() -> None:
+    samples: list[dict[str, Any]] = []
+    session = GateSession("http://127.0.0.1:1", samples.append, retries=1, sleep=lambda s: None)
+    with session, pytest.raises(requests.ConnectionError):
+        session.get("/x", timeout=1)
+    assert [(s["status"], s["ok"]) for s in samples] == [(None, False), (None, False)]
