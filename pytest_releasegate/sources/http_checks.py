@@ -3,8 +3,9 @@
 Imports :mod:`requests` at module level, so import this module only when
 HTTP work is about to happen (the smoke source and the fixture do it lazily).
 
-Secrets: values that ``${VAR}`` pulls from the environment are collected per
-check and replaced by ``***`` in every message this module produces (the
+Secrets: values that ``${VAR}`` pulls from the environment (in headers and
+body, never in the URL, which urllib3 logs) are collected per check and
+replaced by ``***`` in every message this module produces (the
 check's failure message, exception text, the first bytes of a body that
 echoes them), in plain and URL-encoded form. They are never logged.
 """
@@ -178,10 +179,14 @@ class Check:
                     "(releasegate evaluate --base-url) or set RELEASEGATE_BASE_URL"
                 )
             url = url.replace("{base_url}", base_url.rstrip("/"))
-        url = _expand(url, environ, f"smoke check {name!r}: url", secrets)
+        if _VAR.search(url):
+            # urllib3 logs request lines at DEBUG: a secret in the URL could reach a log.
+            raise CheckSetupError(
+                f"smoke check {name!r}: ${{VAR}} is expanded in headers and body, not in url"
+            )
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise CheckSetupError(
-                f"smoke check {name!r}: {scrub(display_url(url), secrets)!r} is not an http(s) URL"
+                f"smoke check {name!r}: {display_url(url)!r} is not an http(s) URL"
             )
         headers = {
             str(k): _expand(str(v), environ, f"smoke check {name!r}: header {k!r}", secrets)

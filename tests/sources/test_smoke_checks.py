@@ -220,3 +220,20 @@ def test_gate_session_unreachable_raises_after_recording_each_attempt() -> None:
     with session, pytest.raises(requests.ConnectionError):
         session.get("/x", timeout=1)
     assert [(s["status"], s["ok"]) for s in samples] == [(None, False), (None, False)]
+
+
+def test_variables_in_the_url_are_refused() -> None:
+    with pytest.raises(CheckSetupError, match="expanded in headers and body, not in url"):
+        check("http://127.0.0.1/x?key=${API_KEY}", environ={"API_KEY": "k"})
+
+
+def test_body_variables_are_sent_and_masked(service: Any) -> None:
+    c = check(
+        f"{service.url}/status/500",
+        method="POST",
+        body='{"k": "${K}"}',
+        environ={"K": "zz9-body-secret"},
+    )
+    assert c.body == '{"k": "zz9-body-secret"}'
+    assert c.secrets == ("zz9-body-secret",)
+    assert not run_one(c).ok
