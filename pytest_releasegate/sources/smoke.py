@@ -22,6 +22,7 @@ latencies are.
                     collection it holds the bake's state (check ``finished``)
 ``smoke:until``     a ``time.time()`` deadline: no bake round starts after it
 ``smoke:concurrency`` checks in flight at once (default 32)
+``smoke:clock`` / ``smoke:sleep`` the bake's wall clock and sleep (tests)
 """
 
 from __future__ import annotations
@@ -288,6 +289,8 @@ def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
 
 @hookimpl
 def releasegate_metrics(gate: Gate) -> dict[str, float]:
+    if not _needed(gate) and not gate.data.get(SAMPLES_KEY):
+        return {}  # no smoke rule: not even a pass over the test records
     if gate.data.get(PROBLEM_KEY) or bake_pending(gate) is not None:
         return {}
     values = _values(summarize(gate, Selection()))
