@@ -97,7 +97,12 @@ def make_suite(root: Path, n: int) -> None:
             elif k % 50 == 3:
                 lines += ["@pytest.mark.critical", f"def test_{i}():", "    pass", ""]
             elif k % 10 == 5 and i + 5 <= count:
-                lines += ["@pytest.mark.parametrize('n', range(5))", f"def test_{i}(n):", "    pass", ""]
+                lines += [
+                    "@pytest.mark.parametrize('n', range(5))",
+                    f"def test_{i}(n):",
+                    "    pass",
+                    "",
+                ]
                 i += 5
                 continue
             else:
@@ -163,10 +168,14 @@ def startup(work: Path, pairs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated suite sizes")
     parser.add_argument("--pairs", type=int, default=5, help="A/B pairs per comparison")
-    parser.add_argument("--only", default="gate,installed,junit,gate-n2,startup", help="comparisons to run")
+    parser.add_argument(
+        "--only", default="gate,installed,junit,gate-n2,startup", help="comparisons to run"
+    )
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     with tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp:
@@ -191,7 +200,14 @@ def main() -> None:
                     n,
                 )
             if "gate-n2" in wanted:
-                compare("gate-n2", ["-n", "2", "-p", "no:releasegate"], ["-n", "2", "--gate", *out], suite, args.pairs, n)
+                compare(
+                    "gate-n2",
+                    ["-n", "2", "-p", "no:releasegate"],
+                    ["-n", "2", "--gate", *out],
+                    suite,
+                    args.pairs,
+                    n,
+                )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._stash import REPORT_EXTRAS_KEY
+from .aws.fixtures import codepipeline_emulator, moto_server
+
+__all__ = ["codepipeline_emulator", "moto_server", "pytest_addoption", "pytest_configure"]
 
 if TYPE_CHECKING:
     from .engine import Gate
@@ -307,7 +310,7 @@ class GatePlugin:
         verdict: Verdict | None = self.gate.verdict
         if verdict is None:
             if self.config.option.collectonly:
-                terminalreporter.write_line("releasegate: not evaluated (--collect-only runs no tests)")
+                terminalreporter.write_line("releasegate: not evaluated (--collect-only)")
             return
         from .sinks.render import terminal_lines
 
