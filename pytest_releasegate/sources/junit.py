@@ -174,6 +174,11 @@ def _parse(
     bad = 0  # <failure>/<error> elements (and stand-ins for missing ones) so far
     case: dict[str, str] = {}
     flags = 0
+    new_record = TestRecord
+    not_run = _NOT_RUN
+    inf = _INF
+    unseen = _UNSEEN
+    setdefault_record = records.setdefault
 
     def refuse(message: str) -> NoReturn:
         refused.append(message)
@@ -255,7 +260,7 @@ def _parse(
         if not flags:
             # googletest's DISABLED_ tests and ctest's disabled ones say so
             # only in an attribute.
-            outcome = "skipped" if attrs.get("status") in _NOT_RUN else "passed"
+            outcome = "skipped" if attrs.get("status") in not_run else "passed"
         elif flags & _FAILURE:
             outcome = "failed"
         elif flags & _ERROR:
@@ -278,22 +283,23 @@ def _parse(
             duration = float(time) if time else 0.0
         except ValueError:
             duration = _seconds(time)  # type: ignore[arg-type]
-        if not 0.0 <= duration < _INF:
+        if not 0.0 <= duration < inf:
             duration = 0.0
         file = attrs.get("file") or suite_file
-        path = path_of(file, _UNSEEN)
-        record = TestRecord(
+        path = path_of(file, unseen)
+        record = new_record(
             nodeid,
             outcome,
             duration,
             (),
             flags & _FLAKY != 0 and outcome == "passed",
             source,
-            paths(file) if path is _UNSEEN else path,
+            paths(file) if path is unseen else path,
             classname,
         )
-        previous = get_record(nodeid)
-        records[nodeid] = record if previous is None else merge_attempts(previous, record)
+        previous = setdefault_record(nodeid, record)
+        if previous is not record:
+            records[nodeid] = merge_attempts(previous, record)
 
     parser.StartDoctypeDeclHandler = doctype
     parser.StartElementHandler = start
