@@ -8,6 +8,8 @@ peak RSS (ru_maxrss) of each, with ratios against both anchors:
 
   lxml         lxml.etree.iterparse(tag="testcase"), clearing as it goes (anchor)
   junitparser  junitparser.JUnitXml.fromfile: the whole tree (anchor)
+  expat        pyexpat with start/end handlers that only count: the floor of
+               any parser that calls Python once per element
   parse        pytest_releasegate.sources.junit.read_junit: records for every testcase
   evaluate     the whole evaluation: policy, Gate.run() over --input-junit, 5 tests.* rules
   python       an empty child that imports nothing (the interpreter's own RSS)
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("lxml", "junitparser", "parse", "evaluate", "python")
+MODES = ("lxml", "junitparser", "expat", "parse", "evaluate", "python")
 POLICY = """
 [[rule]]
 name = "failures"
@@ -137,6 +139,28 @@ def _child_junitparser(path: str) -> dict[str, int]:
                     counts["error"] += 1
                 elif isinstance(result, Skipped):
                     counts["skipped"] += 1
+    return counts
+
+
+def _child_expat(path: str) -> dict[str, int]:
+    from xml.parsers import expat
+
+    counts = {"total": 0, "failed": 0, "error": 0, "skipped": 0}
+    keys = {"testcase": "total", "failure": "failed", "error": "error", "skipped": "skipped"}
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        key = keys.get(tag)
+        if key:
+            counts[key] += 1
+
+    def end(tag: str) -> None:
+        pass
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    with open(path, "rb") as f:
+        parser.ParseFile(f)
     return counts
 
 

@@ -39,6 +39,6 @@ def test_small_run_reports_every_reader(capsys: pytest.CaptureFixture[str]) -> N
     assert bench.main(["--cases", "300", "--rounds", "1"]) == 0  # type: ignore[attr-defined]
     out = capsys.readouterr().out
     assert "counts (all readers agree): {'total': 300," in out
-    for reader in ("lxml", "junitparser", "parse", "evaluate", "python"):
+    for reader in ("lxml", "junitparser", "expat", "parse", "evaluate", "python"):
         assert f"\n{reader} " in out
     assert "target evaluate <= 0.45 s:" in out
