@@ -16,8 +16,15 @@ import pytest
 
 from ._stash import REPORT_EXTRAS_KEY
 from .aws.fixtures import codepipeline_emulator, moto_server
+from .fixtures import gate_http
 
-__all__ = ["codepipeline_emulator", "moto_server", "pytest_addoption", "pytest_configure"]
+__all__ = [
+    "codepipeline_emulator",
+    "gate_http",
+    "moto_server",
+    "pytest_addoption",
+    "pytest_configure",
+]
 
 if TYPE_CHECKING:
     from .engine import Gate
@@ -136,6 +143,10 @@ def build_options(config: pytest.Config) -> Any:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # Registered even with the gate off, so `--strict-markers` accepts smoke tests.
+    config.addinivalue_line(
+        "markers", "smoke: a smoke test against the deployed service (smoke.* metrics)"
+    )
     if not _enabled(config):
         return
     workerinput = getattr(config, "workerinput", None)
@@ -161,6 +172,10 @@ def make_gate(config: pytest.Config) -> Gate:
     from .policy import PolicyError, load_policy
 
     options = build_options(config)
+    problems = options.problems()
+    if problems:
+        report_configuration_error(options, "; ".join(problems))
+        raise pytest.UsageError("\n".join(f"releasegate: {p}" for p in problems))
     pm = get_plugin_manager()
     try:
         policy = load_policy(options.policy, rootdir=config.rootpath, metrics=known_metrics(pm))
@@ -294,6 +309,9 @@ class GatePlugin:
             self.gate.data["pytest_cov_plugin"] = cov
         if self.interrupted:
             self.gate.run_errors.append(self.interrupted.strip())
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            self.gate.data["smoke:progress"] = tr.write_line  # bake rounds, one line each
         verdict = self.gate.run()
         self.publish_problems = self.gate.publish(verdict)
         code = verdict.exit_code
