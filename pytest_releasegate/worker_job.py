@@ -366,9 +366,7 @@ class JobRunner:
             "RELEASEGATE_CODEPIPELINE_PIPELINE": str(context.get("pipelineName") or ""),
             "CODEPIPELINE_EXECUTION_ID": str(context.get("pipelineExecutionId") or ""),
             STATE_OUT_ENV: str(workdir / "bake-out.json"),
-            UNTIL_ENV: repr(
-                time.time() + min(self.settings.bake_pass, 0.75 * self.settings.job_timeout)
-            ),
+            UNTIL_ENV: repr(time.time() + self._bake_window(carried)),
         }
         extra = {k: v for k, v in extra.items() if v}
         if isinstance(carried.get("bake"), dict):
@@ -415,13 +413,24 @@ class JobRunner:
                 ) from None
         return run, state if isinstance(state, dict) else None
 
+    def _bake_window(self, carried: Mapping[str, Any]) -> float:
+        """Seconds of bake this job may start rounds in: ``--bake-pass``, doubled for
+        each pass in a row that ran no round (a gate run slower to start than the
+        window, or an interval longer than it), within the job's time limit."""
+        idle: int = min(int(carried.get("idle", 0)), 16)
+        window: float = self.settings.bake_pass * 2.0**idle
+        return min(window, 0.75 * self.settings.job_timeout)
+
     def _continue(
         self, job_id: str, execution_id: str, carried: Mapping[str, Any], state: dict[str, Any]
     ) -> ResultRequest:
         passes = int(carried.get("continuations", 0)) + 1
+        before = (carried.get("bake") or {}).get("rounds", 0)
+        idle = int(carried.get("idle", 0)) + 1 if state.get("rounds", 0) == before else 0
         # "bake" and "continuations" as the Lambda handler writes them; "x" the
-        # first job's id, the action's external execution id across the chain.
-        payload = {"bake": state, "continuations": passes, "x": execution_id}
+        # first job's id, the action's external execution id across the chain;
+        # "idle" the passes in a row without a round (see _bake_window).
+        payload = {"bake": state, "continuations": passes, "x": execution_id, "idle": idle}
         token = fit_token(payload)
         rounds, planned = int(state.get("rounds", 0)), int(state.get("planned", 0) or 1)
         summary = (

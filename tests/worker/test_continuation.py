@@ -11,8 +11,13 @@ beyond ``rounds`` and ``planned``.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from pytest_releasegate.aws.emulator import CodePipelineEmulator
 from pytest_releasegate.aws.job import decode_token
@@ -121,3 +126,100 @@ def test_a_failing_test_ends_the_bake_at_once(
 
 def _continues(result: Any) -> bool:
     return "continuationToken" in result.params
+
+
+BAKE_POLICY = """
+[tool.releasegate]
+[[tool.releasegate.rule]]
+name = "no failing tests"
+metric = "tests.failed"
+max = 0
+
+[[tool.releasegate.smoke]]
+name = "health"
+url = "{base_url}/health"
+expect-status = 200
+
+[tool.releasegate.bake]
+duration = "3s"
+interval = "1s"
+"""
+
+
+@pytest.fixture
+def service() -> Iterator[tuple[str, list[str]]]:
+    """A loopback HTTP service answering 200 on /health; yields (base URL, paths requested)."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = b'{"status": "ok"}'
+            self.send_response(200 if self.path == "/health" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_real_bake_longer_than_a_pass_resumes_in_continuation_jobs(
+    emulator: CodePipelineEmulator,
+    artifacts: Artifacts,
+    env: dict[str, str],
+    spawn: Any,
+    service: tuple[str, list[str]],
+) -> None:
+    """The smoke source's bake: 3 rounds 1 s apart, a pass window of 0.9 s.
+
+    A window under one interval holds at most one round (twice that after a
+    pass without any, still under two), so three rounds take at least three
+    passes: two continuation jobs, whatever the machine's speed.
+    """
+    base_url, seen = service
+    files = {"pyproject.toml": BAKE_POLICY, "tests/test_app.py": "def test_ok():\n    pass\n"}
+    first, out = enqueue(emulator, artifacts, files, configuration={"BaseUrl": base_url})
+    worker = spawn(
+        "--provider",
+        PROVIDER,
+        "--query",
+        "GateId=api",
+        "--poll-interval",
+        "0.1",
+        "--bake-pass",
+        "0.9",
+        "--log-format",
+        "json",
+        env=env,
+    )
+    wait_until(lambda: any(not _continues(r) for r in emulator.results()), timeout=180)
+    worker.terminate()
+    assert worker.wait(30) == 0, worker.text()
+
+    chain = [emulator.job(first)]
+    while chain[-1].continued_by:
+        chain.append(emulator.job(chain[-1].continued_by))
+    results = [job.result for job in chain]
+    assert len(chain) >= 3
+    assert [_continues(r) for r in results] == [True] * (len(chain) - 1) + [False]
+    rounds = [decode_token(job.data["continuationToken"])["bake"]["rounds"] for job in chain[1:]]
+    assert rounds == sorted(rounds) and rounds[-1] < 3
+    final = results[-1]
+    assert final is not None and final.kind == "success"
+    assert final.params["outputVariables"]["verdict"] == "pass"
+    assert final.params["outputVariables"]["smoke_passed"] == "3"
+    assert seen == ["/health"] * 3  # each round once, none repeated by a resume
+    assert out is not None
+    verdict = json.loads(artifacts.read_zip(out)["verdict.json"])
+    bake = next(r for r in verdict["rules"] if r["name"] == "bake")
+    assert bake["outcome"] == "pass"
