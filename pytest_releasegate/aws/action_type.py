@@ -103,7 +103,8 @@ def log_urls(region: str, log_group: str) -> dict[str, str]:
     # The CloudWatch console's fragment encoding: '%' becomes '$25' inside the hash.
     group = quote(quote(log_group, safe=""), safe="").replace("%", "$")
     entity = f"{console}#logsV2:log-groups/log-group/{group}"
-    execution = f"{entity}/log-events$3FfilterPattern$3D{{ExternalExecutionId}}"
+    # A quoted filter term ($2522 is '"'): job ids hold hyphens.
+    execution = f"{entity}/log-events$3FfilterPattern$3D$2522{{ExternalExecutionId}}$2522"
     return {"entityUrlTemplate": entity, "executionUrlTemplate": execution}
 
 
