@@ -320,6 +320,8 @@ class Worker:
         from .aws.codepipeline import FailureType
 
         for item in pending:
+            if not item.result.owned:
+                continue  # not acknowledged (yet): not this worker's job to close
             if item.result.claimed:
                 item.done.wait(timeout=1.0)
                 continue

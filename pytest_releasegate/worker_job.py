@@ -124,6 +124,8 @@ class OneResult:
         self.fields = fields
         self._lock = threading.Lock()
         self._claimed = False
+        #: Set once this worker acknowledged the job: only then may it put a result.
+        self.owned = False
         self.request: ResultRequest | None = None
         self.recorded = False
 
@@ -264,6 +266,7 @@ class JobRunner:
         if not self.acknowledge(job, fields):
             return outcome
         one = result or self.result_for(job)
+        one.owned = True
         self.log.info(
             "job.started", **fields, continuation="continuationToken" in job.get("data", {})
         )
