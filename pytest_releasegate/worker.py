@@ -464,29 +464,19 @@ def _err(message: str) -> None:
     print(f"releasegate: {message}", file=sys.stderr)
 
 
-def check_action_type(client: Any, config: WorkerConfig) -> None:
+def check_action_type(jobs: CodePipelineJobs, config: WorkerConfig) -> None:
     """Check ``--query`` against the action type's queryable property (ListActionTypes).
 
     Raises UsageError when the type does not exist, when it has a queryable
     property and no ``--query`` names it, or when ``--query`` names another
     key. When the list cannot be read (no permission), PollForJobs decides.
     """
+    from .aws.action_type import find_action_type
     from .aws.codepipeline import error_code
 
     wanted = config.action_type_id
-    found = None
-    token = None
     try:
-        while True:
-            page = client.list_action_types(
-                actionOwnerFilter="Custom", **({"nextToken": token} if token else {})
-            )
-            for item in page.get("actionTypes") or ():
-                if item.get("id") == wanted:
-                    found = item
-            token = page.get("nextToken")
-            if not token or found:
-                break
+        found = find_action_type(lambda **page: jobs.call("ListActionTypes", **page), wanted)
     except Exception as exc:
         code, _ = error_code(exc)
         if code in ("AccessDeniedException", "AccessDenied") or not code:
@@ -545,7 +535,7 @@ def run(args: argparse.Namespace) -> int:
         redactor.add(*_worker_secrets(session))
         client = make_client(session=session)
         jobs = CodePipelineJobs(client=client, backoff=Backoff(attempts=6, base=0.2, cap=5.0))
-        check_action_type(client, config)
+        check_action_type(jobs, config)
         s3 = SharedS3()
         s3.warm_up()
     except UsageError as exc:

@@ -150,7 +150,12 @@ class OneResult:
         return True
 
     def fail(self, failure_type: FailureType, message: str) -> bool:
-        return self.put(failure_request(self.job_id, failure_type, self.log.redactor(message)))
+        """Put a failure (message redacted), linked to the action execution when known."""
+        external_id = self.fields.get("execution_id") or self.job_id
+        request = failure_request(
+            self.job_id, failure_type, self.log.redactor(message), external_id=external_id
+        )
+        return self.put(request)
 
 
 class ArtifactAccess:
@@ -266,12 +271,13 @@ class JobRunner:
         if not self.acknowledge(job, fields):
             return outcome
         one = result or self.result_for(job)
+        one.fields = fields  # the same dict: it gains the execution id on the way
         one.owned = True
         self.log.info(
             "job.started", **fields, continuation="continuationToken" in job.get("data", {})
         )
         try:
-            request = self._run(job, fields, one, outcome)
+            request = self._run(job, fields, outcome)
             one.put(request)
         except JobFailure as exc:
             one.fail(exc.failure_type, exc.message)
@@ -308,7 +314,7 @@ class JobRunner:
     # -- the work --------------------------------------------------------------------
 
     def _run(
-        self, job: Mapping[str, Any], fields: dict[str, Any], one: OneResult, outcome: JobOutcome
+        self, job: Mapping[str, Any], fields: dict[str, Any], outcome: JobOutcome
     ) -> ResultRequest:
         data: Mapping[str, Any] = job.get("data") or {}
         job_id: str = job["id"]

@@ -30,7 +30,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -129,11 +129,14 @@ def create_request(
     return request
 
 
-def find_action_type(client: Any, type_id: Mapping[str, str]) -> dict[str, Any] | None:
-    """The custom action type with this id, or None (ListActionTypes, every page)."""
+def find_action_type(
+    list_action_types: Callable[..., Mapping[str, Any]], type_id: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The custom action type with this id, or None (every page of ``list_action_types``,
+    a client's method or a retrying stand-in)."""
     token: str | None = None
     while True:
-        page = client.list_action_types(
+        page = list_action_types(
             actionOwnerFilter="Custom", **({"nextToken": token} if token else {})
         )
         for item in page.get("actionTypes") or ():
@@ -168,7 +171,7 @@ def register(client: Any, request: Mapping[str, Any]) -> tuple[str, dict[str, An
         "version": request["version"],
     }
     try:
-        existing = find_action_type(client, type_id)
+        existing = find_action_type(client.list_action_types, type_id)
     except Exception as exc:
         code, _status = error_code(exc)
         if code not in ("AccessDeniedException", "AccessDenied"):

@@ -19,6 +19,8 @@ from ..aws.publish_support import FAILING_TESTS, PASSING_TESTS, project, read_zi
 
 REPO = Path(__file__).resolve().parents[2]
 PROVIDER = "ReleaseGate"
+#: The worker options every test worker starts with: our action type, GateId "api".
+SERVE = ("--provider", PROVIDER, "--query", "GateId=api")
 GATE_TYPE = {"category": "Test", "owner": "Custom", "provider": PROVIDER, "version": "1"}
 
 

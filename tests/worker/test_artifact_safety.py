@@ -8,7 +8,7 @@ from typing import Any
 from pytest_releasegate.aws.emulator import CodePipelineEmulator
 
 from ..aws.publish_support import zip_bytes, zip_with_symlink
-from .support import PROVIDER, Artifacts, enqueue, project_files
+from .support import SERVE, Artifacts, enqueue, project_files
 
 CAP = 200_000
 
@@ -36,10 +36,7 @@ def test_traversal_symlink_and_oversize_artifacts_are_refused(
         enqueue(emulator, artifacts, bomb)[0]: f"inflates to more than {CAP} bytes",
     }
     worker = spawn(
-        "--provider",
-        PROVIDER,
-        "--query",
-        "GateId=api",
+        *SERVE,
         "--concurrency",
         "3",
         "--once",
@@ -56,6 +53,7 @@ def test_traversal_symlink_and_oversize_artifacts_are_refused(
         assert result.kind == "failure"
         details = result.params["failureDetails"]
         assert details["type"] == "JobFailed"
+        assert details["externalExecutionId"] == job_id
         assert "unsafe input artifact refused" in details["message"]
         assert reason in details["message"]
 

@@ -22,7 +22,7 @@ import pytest
 from pytest_releasegate.aws.emulator import CodePipelineEmulator
 from pytest_releasegate.aws.job import decode_token
 
-from .support import PROVIDER, Artifacts, enqueue, project_files, wait_until
+from .support import SERVE, Artifacts, enqueue, project_files, wait_until
 
 STAND_IN_BAKE = """
 import json, os
@@ -58,23 +58,14 @@ def test_a_bake_spanning_three_passes_ends_in_one_final_result(
     files = {**project_files(), "conftest.py": STAND_IN_BAKE}
     first, out = enqueue(emulator, artifacts, files)
     worker = spawn(
-        "--provider",
-        PROVIDER,
-        "--query",
-        "GateId=api",
+        *SERVE,
         "--poll-interval",
         "0.1",
         "--log-format",
         "json",
         env=env,
     )
-    wait_until(lambda: any(not _continues(r) for r in emulator.results()), timeout=120)
-    worker.terminate()
-    assert worker.wait(30) == 0, worker.text()
-
-    chain = [emulator.job(first)]
-    while chain[-1].continued_by:
-        chain.append(emulator.job(chain[-1].continued_by))
+    chain = _finish_chain(emulator, first, worker)
     assert len(chain) == 3  # the first job and two continuation jobs
     results = [job.result for job in chain]
     assert all(r is not None for r in results)
@@ -115,7 +106,7 @@ def test_a_failing_test_ends_the_bake_at_once(
     env["ROUNDS_LOG"] = str(tmp_path / "rounds.txt")
     files = {**project_files(passing=False), "conftest.py": STAND_IN_BAKE}
     job_id, _ = enqueue(emulator, artifacts, files)
-    worker = spawn("--provider", PROVIDER, "--query", "GateId=api", "--once", env=env)
+    worker = spawn(*SERVE, "--once", env=env)
     assert worker.wait(60) == 0, worker.text()
     (result,) = emulator.results()
     assert result.job_id == job_id
@@ -126,6 +117,17 @@ def test_a_failing_test_ends_the_bake_at_once(
 
 def _continues(result: Any) -> bool:
     return "continuationToken" in result.params
+
+
+def _finish_chain(emulator: CodePipelineEmulator, first: str, worker: Any) -> list[Any]:
+    """Wait for a final result, stop the worker; the jobs from ``first`` on, in order."""
+    wait_until(lambda: any(not _continues(r) for r in emulator.results()), timeout=180)
+    worker.terminate()
+    assert worker.wait(30) == 0, worker.text()
+    chain = [emulator.job(first)]
+    while chain[-1].continued_by:
+        chain.append(emulator.job(chain[-1].continued_by))
+    return chain
 
 
 BAKE_POLICY = """
@@ -190,10 +192,7 @@ def test_a_real_bake_longer_than_a_pass_resumes_in_continuation_jobs(
     files = {"pyproject.toml": BAKE_POLICY, "tests/test_app.py": "def test_ok():\n    pass\n"}
     first, out = enqueue(emulator, artifacts, files, configuration={"BaseUrl": base_url})
     worker = spawn(
-        "--provider",
-        PROVIDER,
-        "--query",
-        "GateId=api",
+        *SERVE,
         "--poll-interval",
         "0.1",
         "--bake-pass",
@@ -202,13 +201,7 @@ def test_a_real_bake_longer_than_a_pass_resumes_in_continuation_jobs(
         "json",
         env=env,
     )
-    wait_until(lambda: any(not _continues(r) for r in emulator.results()), timeout=180)
-    worker.terminate()
-    assert worker.wait(30) == 0, worker.text()
-
-    chain = [emulator.job(first)]
-    while chain[-1].continued_by:
-        chain.append(emulator.job(chain[-1].continued_by))
+    chain = _finish_chain(emulator, first, worker)
     results = [job.result for job in chain]
     assert len(chain) >= 3
     assert [_continues(r) for r in results] == [True] * (len(chain) - 1) + [False]

@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_releasegate.aws.emulator import CodePipelineEmulator
 
-from .support import PROVIDER, Artifacts, enqueue, project_files
+from .support import SERVE, Artifacts, enqueue, project_files
 
 WORKER_KEY_ID = "AKIAWORKERKEYID00042"
 WORKER_SECRET = "Worker/Secret+Access/Key0000000000000042"
@@ -61,10 +61,7 @@ def test_tests_printing_the_environment_see_no_credential(
         artifact_credentials=ARTIFACT_CREDENTIALS,
     )
     worker = spawn(
-        "--provider",
-        PROVIDER,
-        "--query",
-        "GateId=api",
+        *SERVE,
         "--once",
         "--log-format",
         "json",

@@ -17,6 +17,7 @@ from pytest_releasegate.aws.emulator import CodePipelineEmulator
 from .support import (
     GATE_TYPE,
     PROVIDER,
+    SERVE,
     Artifacts,
     enqueue,
     project_files,
@@ -32,10 +33,7 @@ def test_throttled_polls_back_off_with_growing_gaps_then_the_job_runs(
     emulator.throttle(3, operation="PollForJobs")
     emulator.fail_next(2, operation="PollForJobs", status=503)
     worker = spawn(
-        "--provider",
-        PROVIDER,
-        "--query",
-        "GateId=api",
+        *SERVE,
         "--once",
         "--poll-interval",
         "0.05",
@@ -110,7 +108,7 @@ def test_jobs_for_another_gate_are_left_alone(
 ) -> None:
     other, _ = enqueue(emulator, artifacts, project_files(), gate_id="billing")
     mine, _ = enqueue(emulator, artifacts, project_files(), gate_id="api")
-    worker = spawn("--provider", PROVIDER, "--query", "GateId=api", "--once", env=env)
+    worker = spawn(*SERVE, "--once", env=env)
     assert worker.wait(60) == 0, worker.text()
     assert [r.job_id for r in emulator.results()] == [mine]
     assert emulator.job(other).status == "Queued"
@@ -122,10 +120,7 @@ def test_health_endpoint_answers_while_the_worker_polls(
     emulator: CodePipelineEmulator, env: dict[str, str], spawn: Any, tmp_path: Path
 ) -> None:
     worker = spawn(
-        "--provider",
-        PROVIDER,
-        "--query",
-        "GateId=api",
+        *SERVE,
         "--poll-interval",
         "0.1",
         "--health-port",

@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_releasegate.aws.emulator import CodePipelineEmulator
 
-from .support import PROVIDER, Artifacts, enqueue, project_files, wait_until
+from .support import SERVE, Artifacts, enqueue, project_files, wait_until
 
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 
@@ -29,7 +29,7 @@ def test_ten_jobs_two_workers_each_job_once_with_its_verdict_and_output(
         )
         expected[job_id] = "pass" if passing else "fail"
         outputs[job_id] = out
-    args = ["--provider", PROVIDER, "--query", "GateId=api", "--concurrency", "2"]
+    args = [*SERVE, "--concurrency", "2"]
     args += ["--poll-interval", "0.1", "--log-format", "json"]
     workers = [spawn(*args, env=env, name=f"w{n}") for n in range(2)]
     wait_until(lambda: len(emulator.results()) >= 10, timeout=120)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_releasegate.aws.emulator import CodePipelineEmulator
 
-from .support import PROVIDER, Artifacts, enqueue, project_files, wait_until
+from .support import SERVE, Artifacts, enqueue, project_files, wait_until
 
 SLOW_TESTS = """
 import os, pathlib, time
@@ -42,10 +42,7 @@ def _start_slow_job(
     env.update({"STARTED_FLAG": str(flag), "TEST_SLEEP": str(sleep)})
     job_id, _ = enqueue(emulator, artifacts, project_files(tests=SLOW_TESTS))
     worker = spawn(
-        "--provider",
-        PROVIDER,
-        "--query",
-        "GateId=api",
+        *SERVE,
         "--poll-interval",
         "0.1",
         "--grace-period",
