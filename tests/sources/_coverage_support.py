@@ -75,8 +75,10 @@ def write(root: Path, files: dict[str, str]) -> None:
 class GitRepo:
     """A real git repository in a temporary directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, init: bool = True) -> None:
         self.root = root
+        if not init:
+            return
         root.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q", "-b", "main")
         self.git("config", "user.email", "dev@example.com")
@@ -98,5 +100,38 @@ class GitRepo:
 
     def run_coverage(self, script: str = "run_checks.py") -> None:
         """Measure `script` with coverage.py (configuration from the repo's pyproject)."""
-        coverage_cli(self.root, "erase")
         coverage_cli(self.root, "run", script)
+
+
+@pytest.fixture(name="moto_s3_endpoint", scope="module")
+def moto_s3_endpoint_fixture() -> Any:
+    """A moto server on loopback for the module's tests; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(name="s3_bucket")
+def s3_bucket_fixture(moto_s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the moto server, with boto3 pointed at it by the environment only."""
+    import uuid
+
+    import boto3
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": moto_s3_endpoint,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    bucket = f"baselines-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return bucket
