@@ -589,30 +589,50 @@ def _compute_diff(gate: Gate, state: CoverageState, base: str, path_glob: str | 
 def _analyse_changed(
     gate: Gate, state: CoverageState, root: str, wanted: set[str]
 ) -> list[tuple[str, str, Any, Any]]:
-    """Analyse only the measured files among `wanted` (with coverage's include/omit)."""
-    from coverage.exceptions import CoverageException, NoDataError
+    """Statements and missed lines of the measured files among `wanted`.
+
+    The line half of coverage.py's per-file analysis, over the same files its
+    reporters take (report include/omit, ignore_errors), without the branch
+    analysis that diff coverage does not use: parsing is most of the cost.
+    """
+    from coverage.exceptions import CoverageException
     from coverage.files import canonical_filename
 
     out = []
     with _loaded(gate, state) as cov:
-        morfs = [m for m in cov.get_data().measured_files() if canonical_filename(m) in wanted]
-        if not morfs:
-            return []
+        data = cov.get_data()
+        morfs = [m for m in data.measured_files() if canonical_filename(m) in wanted]
         try:
-            for fr, analysis in _analyses(cov, morfs):
-                out.append(
-                    (
-                        _relative(root, fr.filename),
-                        fr.filename,
-                        analysis.statements,
-                        analysis.missing,
-                    )
-                )
-        except NoDataError:
-            return []
+            for fr in _reported(cov, morfs):
+                try:
+                    statements = fr.lines()
+                except CoverageException:
+                    if cov.config.ignore_errors:
+                        continue
+                    raise
+                lines = data.lines(cov._file_mapper(fr.filename)) or []
+                missing = statements - fr.translate_lines(lines)
+                out.append((_relative(root, fr.filename), fr.filename, statements, missing))
         except CoverageException as exc:
             raise CoverageProblem(f"coverage report on {state.data_file}: {exc}") from None
     return out
+
+
+def _reported(cov: Coverage, morfs: list[str]) -> list[Any]:
+    """The file reporters coverage.py's reports would use for `morfs` (include/omit applied)."""
+    from coverage.files import GlobMatcher, prep_patterns
+
+    if not morfs:
+        return []
+    reporters = [fr for fr, _ in cov._get_file_reporters(morfs)]
+    config = cov.config
+    if config.report_include:
+        include = GlobMatcher(prep_patterns(config.report_include), "report_include")
+        reporters = [fr for fr in reporters if include.match(fr.filename)]
+    if config.report_omit:
+        omit = GlobMatcher(prep_patterns(config.report_omit), "report_omit")
+        reporters = [fr for fr in reporters if not omit.match(fr.filename)]
+    return reporters
 
 
 # -- git -----------------------------------------------------------------------

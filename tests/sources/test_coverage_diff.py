@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import coverage.report_core
 import pytest
+from coverage.python import PythonFileReporter
 
 from pytest_releasegate.model import Outcome, Rule, Selection
 from pytest_releasegate.sources import coverage as source
@@ -179,27 +179,36 @@ def test_path_selection_narrows_the_diff(repo: GitRepo) -> None:
     assert measure(repo.root, calc).value == 4
 
 
-def test_diff_only_policy_analyses_only_the_changed_files(
+def test_diff_only_policy_parses_only_the_changed_files(
     repo: GitRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.commit({"pkg/calc.py": CLASSIFY, "run_checks.py": CHECKS_CLASSIFY})
     repo.run_coverage()
-    analysed: list[object] = []
-    real = coverage.report_core.get_analysis_to_report
+    parsed: list[str] = []
+    real = PythonFileReporter.lines
 
-    def spy(cov: object, morfs: object) -> object:
-        analysed.append(morfs)
-        return real(cov, morfs)  # type: ignore[arg-type]
+    def spy(self: PythonFileReporter) -> set[int]:
+        parsed.append(self.relative_filename())
+        return real(self)
 
-    monkeypatch.setattr(coverage.report_core, "get_analysis_to_report", spy)
+    monkeypatch.setattr(PythonFileReporter, "lines", spy)
     gate = make_gate(repo.root, *DIFF_RULES, coverage=str(repo.root / ".coverage"))
     verdict = gate.run()
 
-    assert [len(m) for m in analysed] == [1]  # type: ignore[arg-type]
-    assert str(analysed[0][0]).endswith("calc.py")  # type: ignore[index]
+    assert parsed == ["pkg/calc.py"]  # not pkg/__init__.py, not pkg/other.py
     assert "coverage.percent" not in verdict.metrics
     assert verdict.metrics["coverage.diff_uncovered_lines"] == 3
     assert verdict.metrics["coverage.diff_percent"] == 70.0
+
+
+def test_report_omit_leaves_a_changed_file_out_of_the_diff(repo: GitRepo) -> None:
+    repo.commit({"pkg/calc.py": CLASSIFY, "run_checks.py": CHECKS_CLASSIFY})
+    repo.run_coverage()
+    config = repo.root / "pyproject.toml"
+    config.write_text(config.read_text() + '[tool.coverage.report]\nomit = ["pkg/calc.py"]\n')
+    m = measure(repo.root, DIFF_RULES[0])
+    assert m.value == 100.0
+    assert m.message.startswith("no coverable changed lines")
 
 
 def test_diff_reuses_the_whole_analysis_when_there_is_one(repo: GitRepo) -> None:
