@@ -128,6 +128,13 @@ def releasegate_add_metrics() -> list[MetricInfo]:
 def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     if rule.metric not in WHOLE_METRICS and rule.metric not in DIFF_METRICS:
         return None
+    other = sorted(k for k in rule.select.to_json() if k != "path")
+    if other:
+        # A test selection (marker, nodeid, ...) cannot narrow coverage data:
+        # answering with the whole run's value would mislead.
+        return Measurement.absent(
+            f"coverage metrics select source files by `path` only, not by {', '.join(other)}"
+        )
     state = state_of(gate)
     try:
         if rule.metric in DIFF_METRICS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,14 @@ WHOLE = (
     "coverage.min_file_line_percent",
     "coverage.missing_lines",
 )
+
+
+def _configure(root: Path, section: str, setting: str) -> None:
+    """Add `setting` to `section` of the project's pyproject.toml."""
+    config = root / "pyproject.toml"
+    text = config.read_text()
+    assert section in text
+    config.write_text(text.replace(f"{section}\n", f"{section}\n{setting}\n"))
 
 
 def _expected(report: dict[str, Any], metric: str) -> float:
@@ -92,12 +101,7 @@ def test_total_matches_what_coverage_report_prints(toolz_project: Path) -> None:
 
 
 def test_precision_comes_from_the_project_configuration(toolz_project: Path) -> None:
-    config = toolz_project / "pyproject.toml"
-    config.write_text(
-        config.read_text().replace(
-            "[tool.coverage.report]\n", "[tool.coverage.report]\nprecision = 2\n"
-        )
-    )
+    _configure(toolz_project, "[tool.coverage.report]", "precision = 2")
     report = coverage_json(toolz_project, DATA_FILE)
 
     m = measure(
@@ -118,21 +122,13 @@ def test_default_data_file_is_coverage_configured_one_in_the_root(toolz_project:
 
 
 def test_data_file_from_run_data_file_setting(toolz_project: Path) -> None:
-    config = toolz_project / "pyproject.toml"
-    config.write_text(
-        config.read_text().replace("branch = true\n", f'branch = true\ndata_file = "{DATA_FILE}"\n')
-    )
+    _configure(toolz_project, "[tool.coverage.run]", f'data_file = "{DATA_FILE}"')
     m = measure(toolz_project, Rule(name="r", metric="coverage.missing_lines"))
     assert m.value == 17
 
 
 def test_omit_in_the_report_configuration_is_honoured(toolz_project: Path) -> None:
-    config = toolz_project / "pyproject.toml"
-    config.write_text(
-        config.read_text().replace(
-            "[tool.coverage.report]\n", '[tool.coverage.report]\nomit = ["toolz/functoolz.py"]\n'
-        )
-    )
+    _configure(toolz_project, "[tool.coverage.report]", 'omit = ["toolz/functoolz.py"]')
     report = coverage_json(toolz_project, DATA_FILE)
     m = measure(
         toolz_project,
@@ -332,3 +328,21 @@ def test_works_when_the_current_directory_is_elsewhere(
     )
     assert m.value == 17
     assert Path.cwd() == elsewhere
+
+
+def test_a_test_selection_cannot_narrow_coverage(toolz_project: Path) -> None:
+    rule = Rule(name="r", metric="coverage.percent", select=Selection(marker="critical"))
+    m = measure(toolz_project, rule, coverage=str(toolz_project / DATA_FILE))
+    assert m.value is None
+    assert m.missing == "coverage metrics select source files by `path` only, not by marker"
+
+
+def test_stale_default_data_in_a_pytest_run_is_a_warning(toolz_project: Path) -> None:
+    data = toolz_project / ".coverage"
+    shutil.move(toolz_project / DATA_FILE, data)
+    os.utime(data, (1_000_000_000, 1_000_000_000))
+    gate = make_gate(toolz_project, Rule(name="r", metric="coverage.percent", min=1))
+    gate.pytest_run = True
+    verdict = gate.run()
+    assert verdict.rules[0].outcome is Outcome.PASS
+    assert any("predates this run" in w for w in verdict.warnings)
