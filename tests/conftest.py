@@ -1,0 +1,29 @@
+"""Shared fixtures: hermetic AWS settings for every test."""
+
+from __future__ import annotations
+
+import pytest
+
+AWS_FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach AWS: fake credentials, no instance metadata, no user config."""
+    for key, value in AWS_FAKE_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    for var in (
+        "AWS_PROFILE",
+        "RELEASEGATE_PROFILE",
+        "RELEASEGATE_CODEPIPELINE_JOB_ID",
+        "RELEASEGATE_BASE_URL",
+    ):
+        monkeypatch.delenv(var, raising=False)

@@ -1,0 +1,30 @@
+"""Helpers for tests that run pytest with the gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+JUNIT_XSD = REPO.parent / "shared" / "schemas" / "junit-10.xsd"
+
+
+def write_policy(pytester: pytest.Pytester, body: str, *, pytest_ini: str = "") -> None:
+    """A pyproject.toml with `[tool.releasegate]` `body` (and optional pytest ini lines)."""
+    ini = '[tool.pytest.ini_options]\nmarkers = ["critical", "smoke"]\n' + pytest_ini
+    pytester.makefile(".toml", pyproject=ini + "\n[tool.releasegate]\n" + body)
+
+
+def read_verdict(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def rule(verdict: dict[str, Any], name: str) -> dict[str, Any]:
+    for r in verdict["rules"]:
+        if r["name"] == name:
+            return dict(r)
+    raise AssertionError(f"no rule {name!r} in {[r['name'] for r in verdict['rules']]}")
