@@ -18,6 +18,7 @@ Everything is generated under a temporary directory and removed afterwards.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import os
@@ -244,10 +245,11 @@ def whole_run(root: Path, repeat: int) -> None:
 
     from pytest_releasegate.engine import Gate, GateOptions
     from pytest_releasegate.manager import get_plugin_manager
-    from pytest_releasegate.policy import parse_policy
+    from pytest_releasegate.policy import load_policy
     from pytest_releasegate.sources import coverage as source
 
-    policy = parse_policy(tomllib_loads(POLICY_WHOLE), source="bench")
+    (root / "whole.toml").write_text(POLICY_WHOLE)
+    policy = load_policy(root / "whole.toml", rootdir=root)
     data = str(root / ".coverage")
     pm = get_plugin_manager(entry_points=False)
 
@@ -260,7 +262,9 @@ def whole_run(root: Path, repeat: int) -> None:
         # What the gate does for coverage: measure every rule, then the metrics hook.
         gate = Gate(policy, GateOptions(coverage=data), rootdir=root, pm=pm)
         for rule in gate.rules:
-            assert source.releasegate_measure(gate=gate, rule=rule).value is not None
+            measured = source.releasegate_measure(gate=gate, rule=rule)
+            assert measured is not None
+            assert measured.value is not None
         source.releasegate_metrics(gate=gate)
 
     def gate_run() -> None:
@@ -354,19 +358,9 @@ def find_diff_cover() -> list[str] | None:
     exe = shutil.which("diff-cover")
     if exe:
         return [exe]
-    try:
-        import diff_cover  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("diff_cover") is None:
         return None
     return [sys.executable, "-m", "diff_cover.diff_cover_tool"]
-
-
-def tomllib_loads(text: str) -> dict[str, object]:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib
-    return tomllib.loads(text)
 
 
 def main() -> None:

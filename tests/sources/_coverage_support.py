@@ -103,21 +103,9 @@ class GitRepo:
         coverage_cli(self.root, "run", script)
 
 
-@pytest.fixture(name="moto_s3_endpoint", scope="module")
-def moto_s3_endpoint_fixture() -> Any:
-    """A moto server on loopback for the module's tests; yields its URL."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture(name="s3_bucket")
-def s3_bucket_fixture(moto_s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh bucket on the moto server, with boto3 pointed at it by the environment only."""
+def s3_bucket_fixture(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the plugin's loopback moto server; boto3 finds it by the environment."""
     import uuid
 
     import boto3
@@ -126,7 +114,7 @@ def s3_bucket_fixture(moto_s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) ->
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": moto_s3_endpoint,
+        "AWS_ENDPOINT_URL_S3": moto_server,
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     }.items():

@@ -12,7 +12,6 @@ from pytest_releasegate.model import Outcome, Relative, Rule, Selection
 from ._coverage_support import (
     coverage_cli,
     make_gate,
-    moto_s3_endpoint_fixture,  # noqa: F401 - fixture
     s3_bucket_fixture,  # noqa: F401 - fixture
     write,
 )

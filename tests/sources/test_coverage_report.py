@@ -51,7 +51,7 @@ def _expected(report: dict[str, Any], metric: str) -> float:
         return float(totals["percent_branches_covered"])
     if metric == "coverage.missing_lines":
         return float(totals["missing_lines"])
-    return min(f["summary"]["percent_statements_covered"] for f in report["files"].values())
+    return float(min(f["summary"]["percent_statements_covered"] for f in report["files"].values()))
 
 
 def _display(report: dict[str, Any], metric: str) -> str | None:
