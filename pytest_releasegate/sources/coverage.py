@@ -20,7 +20,6 @@ import codecs
 import contextlib
 import os
 import re
-import subprocess
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,8 @@ from .. import hookimpl
 from ..model import Measurement, MetricInfo, Rule
 
 if TYPE_CHECKING:
+    import subprocess
+
     from coverage import Coverage
     from coverage.results import Numbers
 
@@ -152,8 +153,11 @@ def releasegate_metrics(gate: Gate) -> dict[str, float]:
     whole-project analysis here (diff coverage stays proportional to the
     change); its unselected diff values are reported instead.
     """
-    state = state_of(gate)
     metrics = {r.metric for r in gate.rules}
+    asked = gate.options.coverage or pytest_cov_facts(gate.data.get("pytest_cov_plugin"))
+    if not asked and not metrics & (WHOLE_METRICS | DIFF_METRICS):
+        return {}  # no coverage in this run: not even an import of coverage.py
+    state = state_of(gate)
     out: dict[str, float] = {}
     wants_whole = bool(metrics & WHOLE_METRICS) or (state.explicit and not metrics & DIFF_METRICS)
     if wants_whole and state.problem is None:
@@ -652,6 +656,8 @@ _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 def _git(cwd: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    import subprocess
+
     try:
         return subprocess.run(
             ["git", "-c", "core.quotepath=off", *args],

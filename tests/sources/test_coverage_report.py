@@ -240,10 +240,12 @@ def test_metrics_object_has_the_whole_run_values(toolz_project: Path) -> None:
         assert verdict.metrics[metric] == _expected(report, metric)
 
 
-def test_no_coverage_metrics_without_data_or_coverage_rules(tmp_path: Path) -> None:
-    rule = Rule(name="tests ran", metric="tests.total", min=0)
-    verdict = make_gate(tmp_path, rule).run()
+def test_no_coverage_rules_and_no_coverage_run_costs_nothing(toolz_project: Path) -> None:
+    shutil.move(toolz_project / DATA_FILE, toolz_project / ".coverage")  # a stale file lying there
+    gate = make_gate(toolz_project, Rule(name="tests ran", metric="tests.total", min=0))
+    verdict = gate.run()
     assert not [k for k in verdict.metrics if k.startswith("coverage.")]
+    assert "coverage" not in gate.data  # not even located
 
 
 def test_missing_data_file_is_missing_data_naming_where_it_looked(tmp_path: Path) -> None:
