@@ -289,7 +289,7 @@ def _warn_if_stale(gate: Gate, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _coverage_env(gate: Gate) -> Iterator[list[str]]:
+def _coverage_env(gate: Gate) -> Iterator[None]:
     """Run coverage.py as if started in the project root, its warnings collected.
 
     coverage.py resolves its configuration file, relative `source`/`omit`
@@ -304,13 +304,12 @@ def _coverage_env(gate: Gate) -> Iterator[list[str]]:
     here = os.getcwd()
     moved = os.path.realpath(here) != root
     saved = (coverage.files.RELATIVE_DIR, coverage.files.CANONICAL_FILENAME_CACHE)
-    caught: list[str] = []
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         if moved:
             os.chdir(root)
         try:
-            yield caught
+            yield
         finally:
             if moved:
                 os.chdir(here)
@@ -449,7 +448,7 @@ def _measure_whole(state: CoverageState, rule: Rule, report: Report) -> Measurem
             f"({len(report.files)} files measured, e.g. {sample})"
         )
     total = sum((f.numbers for f in files), Numbers(precision=p))
-    where = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+    where = _plural(len(files), "file")
     lines = f"{total.n_executed} of {total.n_statements} statements"
     branches = f"{total.n_executed_branches} of {total.n_branches} branches"
     metric = rule.metric
@@ -486,6 +485,10 @@ def _measure_whole(state: CoverageState, rule: Rule, report: Report) -> Measurem
     return Measurement(worst.numbers.pc_statements, message, precision=p)
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _fails_floor(value: float, floor: float, precision: int) -> bool:
     from coverage.results import should_fail_under
 
@@ -503,8 +506,8 @@ def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
     against = f"against {diff.base} (merge-base {diff.merge_base[:12]})"
     if executable == 0:
         message = (
-            f"no coverable changed lines {against}: {diff.changed_lines} changed lines in "
-            f"{diff.changed_files} files, none executable in the measured source"
+            f"no coverable changed lines {against}: {_plural(diff.changed_lines, 'changed line')} "
+            f"in {_plural(diff.changed_files, 'file')}, none executable in the measured source"
         )
         # SPEC §2: no coverable changed lines passes, and says so.
         if rule.metric == DIFF_PERCENT:

@@ -102,7 +102,7 @@ def test_readme_only_change_passes_saying_no_coverable_lines(repo: GitRepo) -> N
     assert [r.actual for r in verdict.rules] == [100.0, 0]
     for result in verdict.rules:
         assert "no coverable changed lines against main" in result.message
-        assert "2 changed lines in 1 files" in result.message
+        assert "2 changed lines in 1 file," in result.message
 
 
 def test_base_ref_that_does_not_exist_is_an_error_naming_it(repo: GitRepo) -> None:

@@ -317,6 +317,21 @@ def test_missing_source_file_is_missing_data(toolz_project: Path) -> None:
     assert "utils.py" in m.missing
 
 
+def test_ignore_errors_skips_a_broken_file_and_warns(toolz_project: Path) -> None:
+    _configure(toolz_project, "[tool.coverage.report]", "ignore_errors = true")
+    (toolz_project / "toolz" / "utils.py").write_text("def broken(:\n")
+    report = coverage_json(toolz_project, DATA_FILE)
+    gate = make_gate(
+        toolz_project,
+        Rule(name="r", metric="coverage.missing_lines", max=100),
+        coverage=str(toolz_project / DATA_FILE),
+    )
+    verdict = gate.run()
+    assert verdict.rules[0].actual == report["totals"]["missing_lines"] == 17
+    assert "toolz/utils.py" not in report["files"]
+    assert any(w.startswith("coverage: Couldn't parse") for w in verdict.warnings)
+
+
 def test_works_when_the_current_directory_is_elsewhere(
     toolz_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
