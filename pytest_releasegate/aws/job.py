@@ -501,6 +501,7 @@ def _run(
     inputs = data.get("inputArtifacts") or []
     if not inputs:
         raise _config_error("the action has no input artifact to run the gate on")
+    _budget(setup)  # fail fast, before any download, when the time is too short anyway
     s3 = setup.s3(ArtifactCredentials.from_job_data(data))
     with tempfile.TemporaryDirectory(prefix="releasegate-job-", dir=setup.tempdir) as tmp:
         workdir = Path(tmp)
