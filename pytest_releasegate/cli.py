@@ -24,7 +24,9 @@ EXIT_USAGE = 4
 
 #: Subcommands implemented in their own modules: name → (module, help).
 #: Each module provides `add_arguments(parser)` and `run(args) -> int`.
-EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {}
+EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {
+    "emulator": ("pytest_releasegate.aws.emulator", "run a local CodePipeline job-API emulator"),
+}
 
 
 def _err(message: str) -> None:

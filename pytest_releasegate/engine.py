@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,26 +44,34 @@ class GateOptions:
 
 
 class TestResults:
-    """The test records of a run, keyed by (source, nodeid); O(1) per update."""
+    """The test records of a run: one bucket per source, keyed by nodeid; O(1) per update."""
 
     __test__ = False
 
     def __init__(self) -> None:
-        self.records: dict[tuple[str, str], TestRecord] = {}
-        #: Sources that delivered results (``pytest``, ``junit:NAME``).
-        self.sources: set[str] = set()
+        #: source (``pytest``, ``junit:NAME``) → nodeid → record.
+        self.by_source: dict[str, dict[str, TestRecord]] = {}
         #: Sources that were asked for but yielded nothing, with the reason.
         self.missing: dict[str, str] = {}
 
-    def add(self, record: TestRecord) -> None:
-        self.records[(record.source, record.nodeid)] = record
-        self.sources.add(record.source)
+    @property
+    def sources(self) -> set[str]:
+        """Sources that delivered results (possibly zero tests)."""
+        return set(self.by_source)
 
-    def __iter__(self) -> Any:
-        return iter(self.records.values())
+    def bucket(self, source: str) -> dict[str, TestRecord]:
+        """The (live) record dict of one source; creating it marks the source as present."""
+        return self.by_source.setdefault(source, {})
+
+    def add(self, record: TestRecord) -> None:
+        self.bucket(record.source)[record.nodeid] = record
+
+    def __iter__(self) -> Iterator[TestRecord]:
+        for bucket in self.by_source.values():
+            yield from bucket.values()
 
     def __len__(self) -> int:
-        return len(self.records)
+        return sum(map(len, self.by_source.values()))
 
 
 class Gate:

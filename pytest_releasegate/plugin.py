@@ -15,15 +15,26 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._stash import REPORT_EXTRAS_KEY
+from .aws.fixtures import codepipeline_emulator, moto_server
+from .fixtures import gate_http
+
+__all__ = [
+    "codepipeline_emulator",
+    "gate_http",
+    "moto_server",
+    "pytest_addoption",
+    "pytest_configure",
+]
 
 if TYPE_CHECKING:
     from .engine import Gate
-    from .model import TestRecord, Verdict
+    from .model import Verdict
 
 gate_key = pytest.StashKey["GatePlugin"]()
 _MARKERS_ATTR = "releasegate_markers"
 _EXTRAS_ATTR = "releasegate_extras"
 _WORKERINPUT_KEY = "releasegate_markers"
+_WORKERINPUT_EXTRAS = "releasegate_extras"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -132,18 +143,26 @@ def build_options(config: pytest.Config) -> Any:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # Registered even with the gate off, so `--strict-markers` accepts smoke tests.
+    config.addinivalue_line(
+        "markers", "smoke: a smoke test against the deployed service (smoke.* metrics)"
+    )
     if not _enabled(config):
         return
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         # xdist worker: only tag reports; the controller evaluates.
         markers = tuple(workerinput.get(_WORKERINPUT_KEY, ()))
-        config.pluginmanager.register(ReportTagger(markers), "releasegate-worker")
+        if markers or workerinput.get(_WORKERINPUT_EXTRAS, False):
+            config.pluginmanager.register(ReportTagger(markers), "releasegate-worker")
         return
     gate = make_gate(config)
     plugin = GatePlugin(config, gate)
     config.stash[gate_key] = plugin
     config.pluginmanager.register(plugin, "releasegate-gate")
+    if plugin.markers or plugin.wants_extras:
+        # Per-test tagging only when a rule needs it: most policies need none.
+        config.pluginmanager.register(ReportTagger(plugin.markers), "releasegate-tagger")
 
 
 def make_gate(config: pytest.Config) -> Gate:
@@ -202,16 +221,19 @@ class ReportTagger:
         return report
 
 
-class GatePlugin(ReportTagger):
+class GatePlugin:
     """The controller side: records results, evaluates at session end, reports."""
 
     def __init__(self, config: pytest.Config, gate: Gate) -> None:
+        smoke = any(r.metric.startswith("smoke.") for r in gate.rules)
         markers = {r.select.marker for r in gate.rules if r.select.marker}
-        markers.add("smoke")
-        super().__init__(tuple(sorted(markers)))
+        if smoke:
+            markers.add("smoke")
+        self.markers = tuple(sorted(markers))
+        self.wants_extras = smoke
         self.config = config
         self.gate = gate
-        self.records: dict[str, TestRecord] = {}
+        self.records = gate.results.bucket("pytest")
         self.interrupted: str | None = None
         self.publish_problems: list[str] = []
 
@@ -222,6 +244,7 @@ class GatePlugin(ReportTagger):
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[_WORKERINPUT_KEY] = list(self.markers)
+        node.workerinput[_WORKERINPUT_EXTRAS] = self.wants_extras
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -229,7 +252,6 @@ class GatePlugin(ReportTagger):
 
             record = TestRecord(report.nodeid or "<collection>", "error")
             self.records[record.nodeid] = record
-            self.gate.results.add(record)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = self.records.get(report.nodeid)
@@ -238,7 +260,6 @@ class GatePlugin(ReportTagger):
 
             record = TestRecord(report.nodeid, "passed", markers=getattr(report, _MARKERS_ATTR, ()))
             self.records[report.nodeid] = record
-            self.gate.results.add(record)
         record.duration += report.duration
         when, outcome = report.when, str(report.outcome)
         if outcome == "rerun":  # pytest-rerunfailures: this attempt failed, another follows
@@ -273,8 +294,8 @@ class GatePlugin(ReportTagger):
             self.interrupted = "the pytest run was interrupted"
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if exitstatus == pytest.ExitCode.USAGE_ERROR:
-            return
+        if exitstatus == pytest.ExitCode.USAGE_ERROR or self.config.option.collectonly:
+            return  # nothing ran: there is nothing to judge
         if exitstatus == pytest.ExitCode.INTERRUPTED and self.interrupted is None:
             self.interrupted = "the pytest run stopped early (collection errors or a stop)"
         elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
@@ -284,6 +305,9 @@ class GatePlugin(ReportTagger):
             self.gate.data["pytest_cov_plugin"] = cov
         if self.interrupted:
             self.gate.run_errors.append(self.interrupted.strip())
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            self.gate.data["smoke:progress"] = tr.write_line  # bake rounds, one line each
         verdict = self.gate.run()
         self.publish_problems = self.gate.publish(verdict)
         code = verdict.exit_code
@@ -299,6 +323,8 @@ class GatePlugin(ReportTagger):
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         verdict: Verdict | None = self.gate.verdict
         if verdict is None:
+            if self.config.option.collectonly:
+                terminalreporter.write_line("releasegate: not evaluated (--collect-only)")
             return
         from .sinks.render import terminal_lines
 

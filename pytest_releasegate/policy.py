@@ -67,6 +67,7 @@ SMOKE_KEYS = (
     "expect-body-regex",
     "timeout",
     "retries",
+    "backoff",
     "verify",
 )
 BAKE_KEYS = (
@@ -75,6 +76,7 @@ BAKE_KEYS = (
     "max-error-rate",
     "consecutive-failure-limit",
     "consecutive-success-limit",
+    "profiles",
 )
 ALARMS_KEYS = ("names", "prefix", "region")
 DIFF_METRICS = ("coverage.diff_percent", "coverage.diff_uncovered_lines")
@@ -325,13 +327,21 @@ def parse_policy(
         seen[rule.name] = index
         rules.append(rule)
 
-    bake = _parse_bake(ck, table.get("bake"), prefix)
+    bake = _parse_bake(ck, table.get("bake"), prefix, known_profiles)
     if bake is not None:
         if BAKE_RULE in seen:
             ck.err(
                 BAKE_RULE, "name", "the name 'bake' is reserved for the rule a [bake] block adds"
             )
-        rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0))
+        if not table.get("smoke"):
+            ck.err(
+                "bake",
+                "duration",
+                "a [bake] block repeats the smoke checks, but none are declared",
+                None,
+                "add [[tool.releasegate.smoke]] checks or remove [bake]",
+            )
+        rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0, profiles=bake.get("profiles")))
 
     profiles: dict[str, tuple[str, ...] | None] = {}
     for pname, ptable in profile_tables.items():
@@ -742,6 +752,9 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[Mapping[str, An
         retries = check.get("retries", 0)
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             ck.err(label, "retries", "must be a whole number >= 0")
+        backoff = check.get("backoff", 0.2)
+        if not _is_number(backoff) or backoff < 0:
+            ck.err(label, "backoff", "must be a number of seconds >= 0")
         if "verify" in check and not isinstance(check["verify"], (bool, str)):
             ck.err(label, "verify", "must be true/false or a CA bundle path")
         out.append(dict(check, name=name))
@@ -758,7 +771,9 @@ def _valid_status(status: Any) -> bool:
     return False
 
 
-def _parse_bake(ck: _Checker, value: Any, prefix: str) -> Mapping[str, Any] | None:
+def _parse_bake(
+    ck: _Checker, value: Any, prefix: str, known_profiles: list[str]
+) -> Mapping[str, Any] | None:
     if value is None:
         return None
     where = f"{prefix}bake."
@@ -794,6 +809,21 @@ def _parse_bake(ck: _Checker, value: Any, prefix: str) -> Mapping[str, Any] | No
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             ck.err("bake", key, "must be a whole number >= 0")
         out[key] = n
+    if "profiles" in value:
+        profiles = value["profiles"]
+        if (
+            not isinstance(profiles, list)
+            or not profiles
+            or not all(isinstance(p, str) for p in profiles)
+        ):
+            ck.err("bake", "profiles", "must be a non-empty list of profile names")
+        else:
+            for p in profiles:
+                if p not in known_profiles:
+                    ck.err(
+                        "bake", "profiles", f"unknown profile {p!r}", _suggest(p, known_profiles)
+                    )
+            out["profiles"] = tuple(profiles)
     return out
 
 
@@ -816,6 +846,8 @@ def _parse_alarms(ck: _Checker, value: Any, prefix: str) -> Mapping[str, Any] | 
         ck.err("alarms", "names", "name the alarms to watch (`names`, `prefix` or both)")
     out: dict[str, Any] = {"names": list(names), "prefix": alarm_prefix}
     if "region" in value:
+        if not isinstance(value["region"], str) or not value["region"]:
+            ck.err("alarms", "region", "must be an AWS region name such as 'eu-west-1'")
         out["region"] = value["region"]
     return out
 

@@ -518,7 +518,10 @@ class CodePipelineEmulator:
     def configure(
         self, *, job_timeout: float | None = None, dispatch_timeout: float | None = None
     ) -> None:
-        """Change the job timeout and/or the dispatch timeout (see ``__init__``)."""
+        """Change the job timeout and/or the dispatch timeout (see ``__init__``).
+
+        A dispatch timeout of 0 or less switches re-dispatching off again.
+        """
         with self._lock:
             if job_timeout is not None:
                 self.job_timeout = job_timeout

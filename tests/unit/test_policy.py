@@ -205,10 +205,18 @@ def test_all_advisory_policy_is_flagged(tmp_path: Path) -> None:
 
 
 def test_bake_block_adds_the_bake_rule(tmp_path: Path) -> None:
-    policy = load(tmp_path, '[tool.releasegate.bake]\nduration = "10m"\ninterval = "30s"\n')
+    smoke = '[[tool.releasegate.smoke]]\nname = "health"\nurl = "{base_url}/health"\n'
+    policy = load(
+        tmp_path,
+        smoke + '[tool.releasegate.bake]\nduration = "10m"\ninterval = "30s"\nprofiles = ["deploy"]\n'
+        "[tool.releasegate.profiles.deploy]\n",
+    )
     (bake,) = policy.rules  # type: ignore[attr-defined]
-    assert bake.name == "bake" and bake.max == 0
+    assert bake.name == "bake" and bake.max == 0 and bake.profiles == ("deploy",)
     assert policy.bake["duration"] == 600  # type: ignore[attr-defined]
+    assert policy.rules_for("default") == ()  # type: ignore[attr-defined]
+    (msg,) = problems(tmp_path, '[tool.releasegate.bake]\nduration = "10m"\n')
+    assert "none are declared" in msg
 
 
 @pytest.mark.parametrize(
