@@ -183,3 +183,43 @@ def test_the_command_module_imports_no_boto3() -> None:
         timeout=60,
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_evaluate_puts_its_verdict_on_the_job_and_a_bad_policy_closes_it(
+    tmp_path: Path, emulator: CodePipelineEmulator
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.releasegate]\n[[tool.releasegate.rule]]\nname = "ui passes"\n'
+        'metric = "tests.failed"\nmax = 0\n'
+    )
+    env = {**os.environ, **emulator.env(), "PYTHONPATH": str(REPO)}
+    good, bad = in_progress_job(emulator), in_progress_job(emulator)
+
+    def evaluate(job_id: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest_releasegate",
+                "evaluate",
+                "--codepipeline-job-id",
+                job_id,
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=120,
+        )
+
+    # No inputs at all: verdict `error` (exit 3), a JobFailed result naming the rule.
+    assert evaluate(good).returncode == 3
+    (result,) = emulator.results(good)
+    assert result.params["failureDetails"]["type"] == "JobFailed"
+    assert "ERROR ui passes" in result.params["failureDetails"]["message"]
+    (tmp_path / "pyproject.toml").write_text("[tool.releasegate]\nwarn-as = 3\n")
+    assert evaluate(bad).returncode == 4
+    (result,) = emulator.results(bad)
+    assert result.params["failureDetails"]["type"] == "ConfigurationError"
+    assert "warn-as" in result.params["failureDetails"]["message"]
