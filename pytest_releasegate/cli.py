@@ -109,6 +109,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .sinks.render import terminal_lines
 
     options = options_from_args(args)
+    problems = options.problems(prefix="--")
+    if problems:
+        report_configuration_error(options, "; ".join(problems))
+        for problem in problems:
+            _err(problem)
+        return EXIT_USAGE
     rootdir = Path(args.rootdir or ".").absolute()
     pm = get_plugin_manager()
     try:

@@ -1,1 +1,538 @@
-"""(placeholder: filled by its issue)."""
+"""JUnit XML files written by other tools, as a gate source.
+
+``--gate-input-junit [NAME=]GLOB`` (and ``releasegate evaluate --input-junit``)
+adds every testcase of the matching files to the run's test results under the
+source ``junit:NAME`` (``junit:default`` without a NAME), so the ``tests.*``
+metrics cover them. What counts as what is written down in ``docs/junit.md``;
+in short:
+
+* a ``<testcase>`` is one test: ``<failure>`` → failed, ``<error>`` → error,
+  ``<skipped>`` → skipped (``type="pytest.xfail"`` → xfailed), no such child →
+  passed. The ``tests=``/``failures=`` … attributes are never trusted.
+* a test repeated within a source (a rerun plugin) is one test whose outcome
+  is the last attempt's, flaky when an earlier attempt failed and the last
+  passed; Surefire's ``<flakyFailure>``/``<flakyError>`` mark a passed test flaky.
+* an ``<error>``/``<failure>`` directly inside a ``<testsuite>`` (a file that
+  did not load, a package that did not compile) is one error.
+
+The parser streams (expat, 64 KiB at a time, no tree is built and no text is
+kept), so memory grows with the number of testcases, not the file size. It
+is hardened against hostile input: any DTD is refused outright, so no entity
+is ever declared, expanded or fetched; nesting depth is capped; a file that
+is not well-formed JUnit raises :class:`JUnitError`, whose message names the
+file, and never a traceback.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import glob
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+from xml.parsers import expat
+
+from .. import hookimpl
+from ..model import TestRecord
+
+if TYPE_CHECKING:
+    from ..engine import Gate
+
+__all__ = [
+    "DEFAULT_NAME",
+    "JUnitError",
+    "count_outcomes",
+    "merge_attempts",
+    "parse_input_spec",
+    "parse_junit",
+    "read_junit",
+]
+
+#: Source name for ``--gate-input-junit GLOB`` without ``NAME=``: ``junit:default``.
+DEFAULT_NAME = "default"
+#: Where malformed-file messages go for the tests source (``list[str]``).
+ERRORS_KEY = "junit_errors"
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+_CHUNK = 64 * 1024
+_MAX_DEPTH = 256
+_MAX_STANDINS = 1000  # stand-in errors per suite, however large its errors= claim
+_NOT_RUN = frozenset(("notrun", "disabled", "skipped"))
+_ROOTS = ("testsuites", "testsuite")
+_SUITE_ERROR = "[suite error]"
+
+# Children of <testcase> that decide its outcome, and the rerun attempts
+# Surefire and others record inside a single testcase.
+_FAILURE, _ERROR, _SKIPPED, _XFAIL, _FLAKY = 1, 2, 4, 8, 16
+_CHILD_FLAGS = {
+    "failure": _FAILURE,
+    "error": _ERROR,
+    "skipped": _SKIPPED,
+    "flakyFailure": _FLAKY,
+    "flakyError": _FLAKY,
+}
+
+
+class JUnitError(Exception):
+    """A file that cannot be read as JUnit XML. ``str()`` is one line naming the file."""
+
+
+def parse_input_spec(spec: str) -> tuple[str, str]:
+    """Split ``[NAME=]GLOB`` into ``(NAME, GLOB)``; NAME defaults to ``default``.
+
+    Text before the first ``=`` is a NAME only when it looks like one
+    (letters, digits, ``_.-``), so a glob containing ``=`` still works.
+    Raises ValueError for an empty glob or an empty NAME.
+    """
+    name, sep, pattern = spec.partition("=")
+    if not sep or not _NAME_RE.fullmatch(name):
+        if sep and not name:
+            raise ValueError(f"empty source NAME in {spec!r}: use NAME=GLOB or just GLOB")
+        name, pattern = DEFAULT_NAME, spec
+    if not pattern.strip():
+        raise ValueError(f"empty glob in {spec!r}: use [NAME=]GLOB, e.g. ui=reports/**/*.xml")
+    return name, pattern
+
+
+# -- parsing ------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """Raised from inside expat callbacks to stop the parse."""
+
+
+class _UnknownEncoding(Exception):
+    def __init__(self, encoding: str) -> None:
+        super().__init__(encoding)
+        self.encoding = encoding
+
+
+def parse_junit(
+    stream: BinaryIO,
+    *,
+    source: str = f"junit:{DEFAULT_NAME}",
+    rootdir: str | os.PathLike[str] | None = None,
+    chunk_size: int = _CHUNK,
+) -> dict[str, TestRecord]:
+    """Read one JUnit XML document from a binary ``stream`` into records by nodeid.
+
+    Reruns (the same nodeid again) are merged with :func:`merge_attempts`.
+    ``rootdir`` makes absolute ``file`` attributes under it project-relative.
+    Raises :class:`JUnitError` (without the file name; :func:`read_junit`
+    adds it) when the document is not well-formed JUnit.
+    """
+    head = stream.read(chunk_size)
+    if not head:
+        raise JUnitError("empty file")
+    paths = _PathNormalizer(rootdir)
+    try:
+        return _parse(head, stream, chunk_size, None, source, paths)
+    except _UnknownEncoding as exc:
+        # Expat reads UTF-8/16, ISO-8859-1, ASCII and one-byte codecs itself;
+        # anything else (Shift_JIS, GB18030, ...) is decoded here and fed as UTF-8.
+        try:
+            decoder = codecs.getincrementaldecoder(exc.encoding)(errors="strict")
+        except LookupError:
+            raise JUnitError(f"unknown encoding {exc.encoding!r}") from None
+        stream.seek(0)
+        return _parse(stream.read(chunk_size), stream, chunk_size, decoder, source, paths)
+
+
+_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_INF = math.inf
+
+
+def _parse(
+    head: bytes,
+    stream: BinaryIO,
+    chunk_size: int,
+    decode: codecs.IncrementalDecoder | None,
+    source: str,
+    paths: _PathNormalizer,
+) -> dict[str, TestRecord]:
+    # Expat calls back twice per element, so the state lives in closure cells
+    # (the cheapest lookups there are), no tree is ever built, and inside a
+    # <testcase> a second, smaller pair of handlers takes over.
+    parser = expat.ParserCreate("UTF-8" if decode is not None else None)
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    records: dict[str, TestRecord] = {}
+    get_record = records.get
+    interned: dict[str, str] = {}
+    intern = interned.setdefault
+    path_of = paths.cache.get
+    # Open suites, innermost last: [depth, name, file (inherited), bad
+    # elements before it, errors+failures attributes, suite-level errors].
+    suites: list[list[Any]] = []
+    suite_file: str | None = None  # the innermost suite's file, for testcases without one
+    refused: list[str] = []
+    depth = 0  # open elements outside any testcase
+    inner = 0  # open elements inside the open testcase
+    bad = 0  # <failure>/<error> elements (and stand-ins for missing ones) so far
+    case: dict[str, str] = {}
+    flags = 0
+    new_record = TestRecord
+    not_run = _NOT_RUN
+    inf = _INF
+    unseen = _UNSEEN
+    setdefault_record = records.setdefault
+
+    def refuse(message: str) -> NoReturn:
+        refused.append(message)
+        raise _Refused(message)
+
+    def doctype(*_: object) -> None:
+        refuse("a DOCTYPE is not allowed in JUnit XML (no DTD or entity is ever read)")
+
+    def add(record: TestRecord) -> None:
+        nonlocal bad
+        bad += 1
+        previous = get_record(record.nodeid)
+        records[record.nodeid] = record if previous is None else merge_attempts(previous, record)
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal depth, case, flags, inner, suite_file
+        if tag == "testcase":
+            if not suites:
+                refuse("root element is <testcase>, expected <testsuites> or <testsuite>")
+            if "name" not in attrs:
+                refuse(f"<testcase> without a name attribute at line {parser.CurrentLineNumber}")
+            case = attrs
+            flags = inner = 0
+            parser.StartElementHandler = case_start
+            parser.EndElementHandler = case_end
+            return
+        depth += 1
+        if tag in _ROOTS and (depth == 1 or suites[-1][0] == depth - 1):
+            suite_file = attrs.get("file") or suite_file
+            suites.append([depth, attrs.get("name"), suite_file, bad, _count(attrs), 0])
+        elif depth == 1:
+            refuse(f"root element is <{tag}>, expected <testsuites> or <testsuite>")
+        elif (tag == "error" or tag == "failure") and suites[-1][0] == depth - 1:
+            suite = suites[-1]
+            suite[5] += 1
+            add(_suite_error(suites, suite[5], source, paths))
+        elif depth > _MAX_DEPTH:
+            refuse(f"elements nested more than {_MAX_DEPTH} deep")
+
+    def end(tag: str) -> None:
+        nonlocal depth, suite_file
+        if suites and depth == suites[-1][0]:
+            suite = suites[-1]
+            # A suite that reports more errors and failures than it holds
+            # elements for (gotestsum's package that did not compile, a file
+            # that did not load): each missing one is an error, not a zero.
+            missing = min(suite[4] - (bad - suite[3]), _MAX_STANDINS)
+            for _ in range(missing):
+                suite[5] += 1
+                add(_suite_error(suites, suite[5], source, paths))
+            suites.pop()
+            suite_file = suites[-1][2] if suites else None
+        depth -= 1
+
+    def case_start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal flags, inner, bad
+        if not inner:
+            flag = _CHILD_FLAGS.get(tag)
+            if flag:
+                if flag == _SKIPPED and attrs.get("type") == "pytest.xfail":
+                    flag = _XFAIL
+                elif flag <= _ERROR:
+                    bad += 1
+                flags |= flag
+            elif tag == "testcase":
+                refuse(f"<testcase> inside <testcase> at line {parser.CurrentLineNumber}")
+        elif inner >= _MAX_DEPTH:
+            refuse(f"elements nested more than {_MAX_DEPTH} deep")
+        inner += 1
+
+    def case_end(tag: str) -> None:
+        nonlocal inner
+        if inner:
+            inner -= 1
+            return
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+        attrs = case
+        if not flags:
+            # googletest's DISABLED_ tests and ctest's disabled ones say so
+            # only in an attribute.
+            outcome = "skipped" if attrs.get("status") in not_run else "passed"
+        elif flags & _FAILURE:
+            outcome = "failed"
+        elif flags & _ERROR:
+            outcome = "error"
+        elif flags & _SKIPPED:
+            outcome = "skipped"
+        elif flags & _XFAIL:
+            outcome = "xfailed"
+        else:
+            outcome = "passed"
+        classname = attrs.get("classname")
+        if classname:
+            classname = intern(classname, classname)
+            nodeid = f"{classname}::{attrs['name']}"
+        else:
+            classname = None
+            nodeid = attrs["name"]
+        time = attrs.get("time")
+        try:
+            duration = float(time) if time else 0.0
+        except ValueError:
+            duration = _seconds(time)  # type: ignore[arg-type]
+        if not 0.0 <= duration < inf:
+            duration = 0.0
+        file = attrs.get("file") or suite_file
+        path = path_of(file, unseen)
+        record = new_record(
+            nodeid,
+            outcome,
+            duration,
+            (),
+            flags & _FLAKY != 0 and outcome == "passed",
+            source,
+            paths(file) if path is unseen else path,
+            classname,
+        )
+        previous = setdefault_record(nodeid, record)
+        if previous is not record:
+            records[nodeid] = merge_attempts(previous, record)
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+
+    chunk: bytes = head
+    final = False
+    try:
+        while True:
+            if decode is not None:
+                parser.Parse(decode.decode(chunk, final), final)
+            else:
+                parser.Parse(chunk, final)
+            if final:
+                break
+            chunk = stream.read(chunk_size)
+            final = not chunk
+    except _Refused:
+        raise JUnitError(refused[-1]) from None
+    except UnicodeDecodeError as exc:
+        raise JUnitError(f"cannot decode as {exc.encoding}: {exc.reason}") from None
+    except LookupError:  # pyexpat asked Python for a codec it does not have
+        match = _DECL_ENCODING.match(head)
+        name = match.group(1).decode("ascii") if match else "?"
+        raise JUnitError(f"unknown encoding {name!r}") from None
+    except ValueError:  # pyexpat: "multi-byte encodings are not supported"
+        match = _DECL_ENCODING.match(head)
+        if decode is None and match:
+            raise _UnknownEncoding(match.group(1).decode("ascii")) from None
+        raise JUnitError("unsupported encoding") from None
+    except expat.ExpatError as exc:
+        if exc.code == _UNKNOWN_ENCODING and decode is None:
+            match = _DECL_ENCODING.match(head)
+            if match:
+                raise _UnknownEncoding(match.group(1).decode("ascii")) from None
+        reason = expat.errors.messages[exc.code]
+        raise JUnitError(
+            f"not well-formed XML: {reason} at line {exc.lineno}, column {exc.offset}"
+        ) from None
+    return records
+
+
+_UNSEEN: Any = object()
+_UNKNOWN_ENCODING = expat.errors.codes[expat.errors.XML_ERROR_UNKNOWN_ENCODING]
+
+
+def _count(attrs: dict[str, str]) -> int:
+    """``errors`` + ``failures`` attributes of a suite; a value that is not a count is 0."""
+    total = 0
+    for key in ("errors", "failures"):
+        value = attrs.get(key, "").strip()
+        if value.isdigit():
+            total += int(value)
+    return total
+
+
+def _suite_error(
+    suites: list[list[Any]], n: int, source: str, paths: _PathNormalizer
+) -> TestRecord:
+    names = [s[1] for s in suites if s[1]]
+    classname = str(names[-1]) if names else None
+    name = _SUITE_ERROR if n == 1 else f"{_SUITE_ERROR} {n}"
+    nodeid = f"{classname}::{name}" if classname else name
+    return TestRecord(nodeid, "error", 0.0, (), False, source, paths(suites[-1][2]), classname)
+
+
+def _seconds(value: str) -> float:
+    """A ``time`` attribute that ``float()`` refused; nonsense is 0.0, never an error."""
+    try:  # old Surefire wrote locale-formatted times: "1,234.5"
+        return float(value.replace(",", ""))
+    except ValueError:
+        return 0.0
+
+
+# -- files → records ----------------------------------------------------------
+
+
+def read_junit(
+    path: str | os.PathLike[str],
+    *,
+    source: str = f"junit:{DEFAULT_NAME}",
+    display: str | None = None,
+    rootdir: str | os.PathLike[str] | None = None,
+) -> dict[str, TestRecord]:
+    """Read one JUnit file into records keyed by nodeid, reruns merged.
+
+    ``display`` is how the file is named in errors (default: ``path``).
+    Raises :class:`JUnitError` naming the file; nothing is returned for a
+    file that is not well-formed to the end.
+    """
+    label = display if display is not None else os.fspath(path)
+    try:
+        with open(path, "rb") as stream:
+            return parse_junit(stream, source=source, rootdir=rootdir)
+    except JUnitError as exc:
+        raise JUnitError(f"{label}: {exc}") from None
+    except OSError as exc:
+        raise JUnitError(f"{label}: cannot read ({exc.strerror or exc})") from None
+
+
+def merge_attempts(earlier: TestRecord, later: TestRecord) -> TestRecord:
+    """Two attempts at the same test: the later outcome counts, durations add up.
+
+    Flaky when the later attempt passed: a rerun plugin repeats only a test
+    that did not pass, and pytest-rerunfailures writes the attempts it
+    retried as testcases with no child, indistinguishable from a pass. When
+    no attempt passed, an error outweighs a failure (jest-junit writes a
+    suite that failed to load as an error and a failure of the same name).
+    """
+    later.flaky = later.outcome == "passed"
+    if later.outcome == "failed" and earlier.outcome == "error":
+        later.outcome = "error"
+    later.duration += earlier.duration
+    return later
+
+
+class _PathNormalizer:
+    """``file`` attributes as project-relative POSIX paths, cached per distinct value."""
+
+    def __init__(self, rootdir: str | os.PathLike[str] | None) -> None:
+        self.root = Path(rootdir).resolve() if rootdir is not None else None
+        self.cache: dict[str | None, str | None] = {None: None, "": None}
+
+    def __call__(self, file: str | None) -> str | None:
+        try:
+            return self.cache[file]
+        except KeyError:
+            pass
+        assert file is not None
+        norm = file.replace("\\", "/")
+        while norm.startswith("./"):
+            norm = norm[2:]
+        if self.root is not None and os.path.isabs(norm):
+            with contextlib.suppress(ValueError, OSError):
+                norm = Path(norm).resolve().relative_to(self.root).as_posix()
+        self.cache[file] = norm
+        return norm
+
+
+def count_outcomes(records: Iterable[TestRecord]) -> dict[str, int]:
+    """Counts per outcome plus ``total`` and ``flaky``: what a producer's summary says."""
+    counts = dict.fromkeys(
+        ("total", "passed", "failed", "error", "skipped", "xfailed", "xpassed", "flaky"), 0
+    )
+    for record in records:
+        counts["total"] += 1
+        counts[record.outcome] += 1
+        counts["flaky"] += record.flaky
+    return counts
+
+
+# -- the gate source ----------------------------------------------------------
+
+
+def expand_glob(rootdir: str | os.PathLike[str], pattern: str) -> list[Path]:
+    """Files matching ``pattern`` (relative to ``rootdir``; ``**`` recursive), sorted."""
+    root = Path(rootdir)
+    full = pattern if os.path.isabs(pattern) else os.path.join(glob.escape(str(root)), pattern)
+    return sorted(
+        {Path(p) for p in glob.iglob(full, recursive=True) if os.path.isfile(p)},
+        key=lambda p: p.as_posix(),
+    )
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+@hookimpl
+def releasegate_collect(gate: Gate) -> None:
+    """Read every ``gate.options.input_junit`` spec into ``gate.results``.
+
+    A source that was asked for always has a bucket in ``gate.results``; its
+    problems (a glob matching nothing, a malformed file) go into
+    ``gate.results.missing[source]``, and malformed files also into
+    ``gate.data["junit_errors"]``, so rules covering the source error out.
+    """
+    specs = list(gate.options.input_junit or ())
+    if not specs:
+        return
+    errors: list[str] = gate.data.setdefault(ERRORS_KEY, [])
+    patterns: dict[str, list[str]] = {}
+    problems: dict[str, list[str]] = {}
+    for spec in specs:
+        try:
+            name, pattern = parse_input_spec(spec)
+        except ValueError as exc:
+            message = f"--input-junit: {exc}"
+            errors.append(message)
+            problems.setdefault(f"junit:{DEFAULT_NAME}", []).append(message)
+            continue
+        patterns.setdefault(f"junit:{name}", []).append(pattern)
+
+    root = gate.rootdir
+    results = gate.results
+    for source, globs in patterns.items():
+        results.bucket(source)
+        seen: set[Path] = set()
+        for pattern in globs:
+            files = expand_glob(root, pattern)
+            if not files:
+                problems.setdefault(source, []).append(f"no files match {pattern!r}")
+            for path in files:
+                if path in seen:
+                    continue
+                seen.add(path)
+                try:
+                    records = read_junit(
+                        path, source=source, display=_display(path, root), rootdir=root
+                    )
+                except JUnitError as exc:
+                    errors.append(str(exc))
+                    problems.setdefault(source, []).append(str(exc))
+                    continue
+                bucket = results.bucket(source)
+                if bucket:
+                    gate.add_records(_attempts_merged(bucket, records))
+                else:  # the first file of a source: its dict becomes the bucket, no copy
+                    results.by_source[source] = records
+                del records
+    for source, messages in problems.items():
+        results.bucket(source)
+        results.missing[source] = "; ".join(messages)
+
+
+def _attempts_merged(
+    known: dict[str, TestRecord], records: dict[str, TestRecord]
+) -> Iterator[TestRecord]:
+    # The same test in a second file of one source is another attempt at it
+    # (a retried CI job); files are read in sorted path order.
+    for nodeid, record in records.items():
+        previous = known.get(nodeid)
+        yield record if previous is None else merge_attempts(previous, record)

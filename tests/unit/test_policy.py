@@ -208,7 +208,8 @@ def test_bake_block_adds_the_bake_rule(tmp_path: Path) -> None:
     smoke = '[[tool.releasegate.smoke]]\nname = "health"\nurl = "{base_url}/health"\n'
     policy = load(
         tmp_path,
-        smoke + '[tool.releasegate.bake]\nduration = "10m"\ninterval = "30s"\nprofiles = ["deploy"]\n'
+        smoke
+        + '[tool.releasegate.bake]\nduration = "10m"\ninterval = "30s"\nprofiles = ["deploy"]\n'
         "[tool.releasegate.profiles.deploy]\n",
     )
     (bake,) = policy.rules  # type: ignore[attr-defined]

@@ -1,0 +1,3 @@
+// Fails to load: the suite has no test to report.
+require('./does-not-exist');
+test('never runs', () => {});

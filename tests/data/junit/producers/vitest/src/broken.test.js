@@ -1,0 +1,3 @@
+import './does-not-exist.js';
+import { test } from 'vitest';
+test('never runs', () => {});

@@ -1,0 +1,13 @@
+import { describe, expect, test } from 'vitest';
+describe('math', () => {
+  test('adds', () => { expect(1 + 1).toBe(2); });
+  test('subtracts', () => { expect(2 - 1).toBe(1); });
+  test('multiplies wrongly', () => { expect(2 * 2).toBe(5); });
+  test.skip('divides (skipped)', () => {});
+  test.todo('rounds (todo)');
+});
+let attempts = 0;
+test('eventually passes', { retry: 2 }, () => {
+  attempts += 1;
+  expect(attempts).toBeGreaterThan(1);
+});
