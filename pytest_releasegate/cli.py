@@ -26,6 +26,10 @@ EXIT_USAGE = 4
 #: Each module provides `add_arguments(parser)` and `run(args) -> int`.
 EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {
     "emulator": ("pytest_releasegate.aws.emulator", "run a local CodePipeline job-API emulator"),
+    "publish": (
+        "pytest_releasegate.aws.publish_cmd",
+        "put a verdict computed elsewhere on a CodePipeline job",
+    ),
 }
 
 
@@ -109,6 +113,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .sinks.render import terminal_lines
 
     options = options_from_args(args)
+    problems = options.problems(prefix="--")
+    if problems:
+        report_configuration_error(options, "; ".join(problems))
+        for problem in problems:
+            _err(problem)
+        return EXIT_USAGE
     rootdir = Path(args.rootdir or ".").absolute()
     pm = get_plugin_manager()
     try:

@@ -42,6 +42,18 @@ class GateOptions:
     dry_run: bool = False
     quiet: bool = False
 
+    def problems(self, prefix: str = "--gate-") -> list[str]:
+        """Mistakes in the options themselves, one line each (`prefix` names the flags)."""
+        from .sources.junit import parse_input_spec
+
+        out = []
+        for spec in self.input_junit:
+            try:
+                parse_input_spec(spec)
+            except ValueError as exc:
+                out.append(f"bad option {prefix}input-junit {spec!r}: {exc}")
+        return out
+
 
 class TestResults:
     """The test records of a run: one bucket per source, keyed by nodeid; O(1) per update."""

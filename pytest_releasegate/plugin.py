@@ -172,6 +172,10 @@ def make_gate(config: pytest.Config) -> Gate:
     from .policy import PolicyError, load_policy
 
     options = build_options(config)
+    problems = options.problems()
+    if problems:
+        report_configuration_error(options, "; ".join(problems))
+        raise pytest.UsageError("\n".join(f"releasegate: {p}" for p in problems))
     pm = get_plugin_manager()
     try:
         policy = load_policy(options.policy, rootdir=config.rootpath, metrics=known_metrics(pm))

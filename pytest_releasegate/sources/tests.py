@@ -47,43 +47,63 @@ def _is_quarantined(gate: Gate, record: TestRecord) -> bool:
     return any(fnmatch.fnmatchcase(record.nodeid, pattern) for pattern in live)
 
 
-def summarize(gate: Gate, sel: Selection) -> dict[str, float]:
-    """All tests.* values for one selection, in one pass; cached per selection."""
-    cache: dict[Selection, dict[str, float]] = gate.data.setdefault("tests:summaries", {})
-    if sel in cache:
-        return cache[sel]
+class Summary:
+    """All tests.* values of one selection, plus the first failing test ids for messages."""
+
+    __slots__ = ("examples", "values")
+
+    def __init__(self, values: dict[str, float], examples: dict[str, list[str]]) -> None:
+        self.values = values
+        self.examples = examples  # "failed"/"error" -> the first 3 node ids
+
+
+def summarize(gate: Gate, sel: Selection) -> Summary:
+    """One pass over the records for a selection; cached per selection."""
+    cache: dict[Selection, Summary] = gate.data.setdefault("tests:summaries", {})
+    cached = cache.get(sel)
+    if cached is not None:
+        return cached
     counts = dict.fromkeys(COUNTS, 0)
     flaky = quarantined_failed = 0
     total_s = max_s = 0.0
-    has_quarantine = bool(gate.policy.quarantine)
+    examples: dict[str, list[str]] = {"failed": [], "error": []}
+    select = None if sel.is_empty else sel
+    quarantined = _is_quarantined if gate.policy.quarantine else None
+    outcome_key = _OUTCOME_KEY
     for record in gate.results:
-        if not sel.is_empty and not record_matches(record, sel):
+        if select is not None and not record_matches(record, select):
             continue
-        if has_quarantine and _is_quarantined(gate, record):
-            if record.outcome in ("failed", "error"):
+        outcome = record.outcome
+        if quarantined is not None and quarantined(gate, record):
+            if outcome in ("failed", "error"):
                 quarantined_failed += 1
             continue
-        counts["total"] += 1
-        counts[_OUTCOME_KEY.get(record.outcome, "errors")] += 1
-        flaky += record.flaky
-        total_s += record.duration
-        max_s = max(max_s, record.duration)
-    out: dict[str, float] = {f"tests.{k}": v for k, v in counts.items()}
-    out["tests.flaky"] = flaky
-    out["tests.quarantined_failed"] = quarantined_failed
-    out["tests.duration_s.total"] = round(total_s, 6)
-    out["tests.duration_s.max"] = round(max_s, 6)
+        counts[outcome_key.get(outcome, "errors")] += 1
+        if outcome in examples and len(examples[outcome]) < 3:
+            examples[outcome].append(record.nodeid)
+        if record.flaky:
+            flaky += 1
+        duration = record.duration
+        total_s += duration
+        if duration > max_s:
+            max_s = duration
+    counts["total"] = sum(counts.values())
+    values: dict[str, float] = {f"tests.{k}": v for k, v in counts.items()}
+    values["tests.flaky"] = flaky
+    values["tests.quarantined_failed"] = quarantined_failed
+    values["tests.duration_s.total"] = round(total_s, 6)
+    values["tests.duration_s.max"] = round(max_s, 6)
     ran = counts["passed"] + counts["failed"] + counts["errors"]
     if ran:
-        out["tests.pass_rate"] = 100.0 * counts["passed"] / ran
-    cache[sel] = out
-    return out
+        values["tests.pass_rate"] = 100.0 * counts["passed"] / ran
+    summary = Summary(values, examples)
+    cache[sel] = summary
+    return summary
 
 
 def missing_reason(gate: Gate, sel: Selection) -> str | None:
     """Why the selection's test data cannot be trusted, or None when it can."""
     results = gate.results
-    junit_errors: list[str] = gate.data.get("junit_errors", [])
     if sel.source == "pytest":
         return (
             None if gate.pytest_run else "no pytest run (the results come from JUnit inputs only)"
@@ -91,16 +111,12 @@ def missing_reason(gate: Gate, sel: Selection) -> str | None:
     if sel.source is not None:
         if sel.source in results.missing:
             return results.missing[sel.source]
-        if sel.source.startswith("junit:") and junit_errors:
-            return "; ".join(junit_errors)
         if sel.source not in results.sources:
             hint = f"is --gate-input-junit {sel.source[6:]}=GLOB given?"
             return f"no results from source {sel.source!r} ({hint})"
         return None
     if results.missing:
         return "; ".join(f"{k}: {v}" for k, v in sorted(results.missing.items()))
-    if junit_errors:
-        return "; ".join(junit_errors)
     if not gate.pytest_run and not results.sources:
         return "no test results: no pytest run and no JUnit input"
     return None
@@ -113,22 +129,17 @@ def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     reason = missing_reason(gate, rule.select)
     if reason is not None:
         return Measurement.absent(reason)
-    values = summarize(gate, rule.select)
+    summary = summarize(gate, rule.select)
+    values = summary.values
     if rule.metric not in values:
         if rule.metric == "tests.pass_rate":
             return Measurement.absent("no test passed, failed or errored in the selection")
         return None
     message = ""
     if rule.metric in ("tests.failed", "tests.errors") and values[rule.metric]:
-        wanted = "failed" if rule.metric == "tests.failed" else "error"
-        names = [
-            r.nodeid
-            for r in gate.results
-            if r.outcome == wanted
-            and (rule.select.is_empty or record_matches(r, rule.select))
-            and not (gate.policy.quarantine and _is_quarantined(gate, r))
-        ]
-        message = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        names = summary.examples["failed" if rule.metric == "tests.failed" else "error"]
+        more = int(values[rule.metric]) - len(names)
+        message = ", ".join(names) + (f" and {more} more" if more > 0 else "")
     return Measurement(values[rule.metric], message=message)
 
 
@@ -136,4 +147,4 @@ def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
 def releasegate_metrics(gate: Gate) -> dict[str, float]:
     if not gate.pytest_run and not gate.results.sources:
         return {}
-    return summarize(gate, Selection())
+    return summarize(gate, Selection()).values

@@ -130,3 +130,38 @@ def test_install_hook_needs_the_profile(git_project: Path) -> None:
     (git_project / "pyproject.toml").write_text(POLICY.replace("pre-push", "local"))
     proc = releasegate(git_project, "install-hook")
     assert proc.returncode == 4 and "unknown profile 'pre-push'" in proc.stderr
+
+
+def test_bad_input_junit_spec_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(POLICY)
+    proc = releasegate(tmp_path, "evaluate", "--input-junit", "=reports/*.xml")
+    assert proc.returncode == 4
+    assert "bad option --input-junit '=reports/*.xml'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_broken_junit_source_does_not_poison_another(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.releasegate]\n[[tool.releasegate.rule]]\nname = "ui"\nmetric = "tests.failed"\n'
+        'select = { source = "junit:ui" }\nmax = 0\n'
+        '[[tool.releasegate.rule]]\nname = "api"\nmetric = "tests.failed"\nselect = { source = "junit:api" }\nmax = 0\n'
+    )
+    (tmp_path / "ui.xml").write_text(
+        '<testsuite name="ui"><testcase classname="a" name="b"/></testsuite>'
+    )
+    (tmp_path / "api.xml").write_text("<testsuite><testcase")
+    proc = releasegate(
+        tmp_path,
+        "evaluate",
+        "--input-junit",
+        "ui=ui.xml",
+        "--input-junit",
+        "api=api.xml",
+        "--json",
+        "v.json",
+    )
+    verdict = json.loads((tmp_path / "v.json").read_text())
+    outcomes = {r["name"]: r["outcome"] for r in verdict["rules"]}
+    assert outcomes == {"ui": "pass", "api": "error"}
+    assert proc.returncode == 3
+    assert "api.xml" in proc.stdout
