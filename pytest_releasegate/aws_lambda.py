@@ -60,14 +60,8 @@ def handle(
     data = job.get("data") if isinstance(job, Mapping) else None
     data = data if isinstance(data, Mapping) else {}
     external_id = getattr(context, "aws_request_id", None) or None
-    from .aws.codepipeline import (
-        FailureType,
-        PublishError,
-        describe_error,
-        failure_request,
-        jobs_for,
-    )
-    from .aws.job import JobSetup, process_job, publish_outcome
+    from .aws.codepipeline import PublishError, jobs_for
+    from .aws.job import JobSetup, internal_failure, process_job, publish_outcome
 
     try:
         client = jobs_for(job_id, jobs)
@@ -84,15 +78,8 @@ def handle(
         if pytest_command is not None:
             setup.pytest_command = list(pytest_command)
         outcome = process_job(job_id, data, setup, external_id=external_id)
-    except Exception as exc:
-        log.exception("job %s: internal error", job_id)
-        request = failure_request(
-            job_id,
-            FailureType.SYSTEM_UNAVAILABLE,
-            f"releasegate internal error: {describe_error(exc)}",
-            external_id=external_id,
-        )
-        outcome = publish_outcome(job_id, request, client)
+    except Exception as exc:  # noqa: BLE001 - every fault becomes a result
+        outcome = publish_outcome(job_id, internal_failure(job_id, exc, external_id), client)
     summary: dict[str, Any] = {
         "job_id": job_id,
         "result": outcome.kind if outcome.published else None,

@@ -26,6 +26,10 @@ EXIT_USAGE = 4
 #: Each module provides `add_arguments(parser)` and `run(args) -> int`.
 EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {
     "emulator": ("pytest_releasegate.aws.emulator", "run a local CodePipeline job-API emulator"),
+    "publish": (
+        "pytest_releasegate.aws.publish_cmd",
+        "put a verdict computed elsewhere on a CodePipeline job",
+    ),
 }
 
 

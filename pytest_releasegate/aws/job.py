@@ -61,6 +61,7 @@ from .codepipeline import (
     Published,
     PublishError,
     ResultRequest,
+    describe_error,
     failure_request,
     fit,
     success_request,
@@ -428,15 +429,22 @@ def process_job(
         request = failure_request(
             job_id, failure.failure_type, failure.message, external_id=external_id
         )
-    except Exception as exc:
-        log.exception("job %s: internal error", job_id)
-        request = failure_request(
-            job_id,
-            FailureType.SYSTEM_UNAVAILABLE,
-            f"releasegate internal error: {type(exc).__name__}: {exc}",
-            external_id=external_id,
-        )
+    except Exception as exc:  # noqa: BLE001 - every fault becomes a result
+        request = internal_failure(job_id, exc, external_id)
     return publish_outcome(job_id, request, setup.jobs, verdict=verdict, nonce=nonce)
+
+
+def internal_failure(
+    job_id: str, exc: BaseException, external_id: str | None = None
+) -> ResultRequest:
+    """A ``SystemUnavailable`` failure for an unexpected exception (logged with its traceback)."""
+    log.exception("job %s: internal error", job_id)
+    return failure_request(
+        job_id,
+        FailureType.SYSTEM_UNAVAILABLE,
+        f"releasegate internal error: {describe_error(exc)}",
+        external_id=external_id,
+    )
 
 
 def publish_outcome(
@@ -501,6 +509,7 @@ def _run(
     inputs = data.get("inputArtifacts") or []
     if not inputs:
         raise _config_error("the action has no input artifact to run the gate on")
+    _budget(setup)  # fail fast, before any download, when the time is too short anyway
     s3 = setup.s3(ArtifactCredentials.from_job_data(data))
     with tempfile.TemporaryDirectory(prefix="releasegate-job-", dir=setup.tempdir) as tmp:
         workdir = Path(tmp)

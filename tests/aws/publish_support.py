@@ -19,9 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 BUCKET = "releasegate-artifacts"
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-aaaa-bbbb-cccc-123456789012"
 
-PASSING_POLICY = """
-[tool.releasegate]
-
+#: The rules of the test projects' policy, under `[tool.releasegate]`.
+RULES = """
 [[tool.releasegate.rule]]
 name = "no failing tests"
 metric = "tests.failed"
@@ -32,6 +31,7 @@ name = "tests ran"
 metric = "tests.total"
 min = 1
 """
+PASSING_POLICY = "[tool.releasegate]\n" + RULES
 
 PASSING_TESTS = "def test_one():\n    pass\n\ndef test_two():\n    pass\n"
 FAILING_TESTS = "def test_one():\n    pass\n\ndef test_two():\n    assert False\n"

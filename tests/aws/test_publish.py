@@ -34,6 +34,17 @@ def jobs(emulator: CodePipelineEmulator, waits: list[float]) -> CodePipelineJobs
     )
 
 
+@pytest.fixture
+def worker_job(
+    emulator: CodePipelineEmulator, client: Any, gate_type: dict[str, str]
+) -> tuple[str, str]:
+    """An InProgress job and its nonce, as a job worker holds them."""
+    job_id = emulator.enqueue_job("ReleaseGate", configuration={"GateId": "api"})
+    (job,) = client.poll_for_jobs(actionTypeId=gate_type, queryParam={"GateId": "api"})["jobs"]
+    client.acknowledge_job(jobId=job_id, nonce=job["nonce"])
+    return job_id, str(job["nonce"])
+
+
 def only_result(emulator: CodePipelineEmulator, job_id: str) -> Any:
     results = emulator.results(job_id)
     assert len(results) == 1, results
@@ -108,16 +119,11 @@ def test_a_lost_response_then_invalid_job_state_counts_as_done(
 
 
 def test_with_the_nonce_the_retry_is_confirmed_through_acknowledge_job(
-    emulator: CodePipelineEmulator,
-    client: Any,
-    gate_type: dict[str, str],
-    jobs: CodePipelineJobs,
+    emulator: CodePipelineEmulator, worker_job: tuple[str, str], jobs: CodePipelineJobs
 ) -> None:
-    job_id = emulator.enqueue_job("ReleaseGate", configuration={"GateId": "api"})
-    (job,) = client.poll_for_jobs(actionTypeId=gate_type, queryParam={"GateId": "api"})["jobs"]
-    client.acknowledge_job(jobId=job_id, nonce=job["nonce"])
+    job_id, nonce = worker_job
     emulator.lose_responses(1, "PutJobSuccessResult")
-    published = jobs.put_verdict(job_id, make_verdict(Outcome.PASS), nonce=job["nonce"])
+    published = jobs.put_verdict(job_id, make_verdict(Outcome.PASS), nonce=nonce)
     assert published.confirmed_by == "acknowledge"
     assert only_result(emulator, job_id).kind == "success"
 
@@ -134,14 +140,9 @@ def test_a_job_closed_by_someone_else_is_not_claimed(
 
 
 def test_a_timed_out_job_is_not_claimed_even_after_a_lost_response_with_the_nonce(
-    emulator: CodePipelineEmulator,
-    client: Any,
-    gate_type: dict[str, str],
-    jobs: CodePipelineJobs,
+    emulator: CodePipelineEmulator, worker_job: tuple[str, str], jobs: CodePipelineJobs
 ) -> None:
-    job_id = emulator.enqueue_job("ReleaseGate", configuration={"GateId": "api"})
-    (job,) = client.poll_for_jobs(actionTypeId=gate_type, queryParam={"GateId": "api"})["jobs"]
-    client.acknowledge_job(jobId=job_id, nonce=job["nonce"])
+    job_id, nonce = worker_job
     emulator.fail_next(1, "PutJobSuccessResult")  # a 5xx that did nothing...
 
     def time_out_while_waiting(_seconds: float) -> None:  # ...then the job times out
@@ -149,7 +150,7 @@ def test_a_timed_out_job_is_not_claimed_even_after_a_lost_response_with_the_nonc
 
     jobs.backoff.sleep = time_out_while_waiting
     with pytest.raises(PublishError, match="TimedOut"):
-        jobs.put_verdict(job_id, make_verdict(Outcome.PASS), nonce=job["nonce"])
+        jobs.put_verdict(job_id, make_verdict(Outcome.PASS), nonce=nonce)
     assert emulator.results(job_id) == []
 
 

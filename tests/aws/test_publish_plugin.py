@@ -7,20 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from pytest_releasegate.aws.emulator import CodePipelineEmulator
-from tests.aws.publish_support import REPO
+from tests.aws.publish_support import REPO, RULES
 from tests.helpers import write_policy
-
-POLICY = """
-[[tool.releasegate.rule]]
-name = "no failing tests"
-metric = "tests.failed"
-max = 0
-
-[[tool.releasegate.rule]]
-name = "tests ran"
-metric = "tests.total"
-min = 1
-"""
 
 
 @pytest.fixture
@@ -30,7 +18,7 @@ def project(
     """A project with a policy; its pytest subprocess reaches the emulator through the env."""
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # this checkout's plugin, not an installed one
     monkeypatch.setenv("AWS_ENDPOINT_URL_CODEPIPELINE", emulator.endpoint_url)
-    write_policy(pytester, POLICY)
+    write_policy(pytester, RULES)
     return pytester
 
 
@@ -81,7 +69,7 @@ def test_a_failing_run_puts_one_job_failed_naming_the_rule_and_exits_1(
 def test_a_bad_policy_exits_4_and_closes_the_job_with_a_configuration_error(
     project: pytest.Pytester, emulator: CodePipelineEmulator, start_job: Callable[..., str]
 ) -> None:
-    write_policy(project, POLICY + 'levle = "warn"\n')
+    write_policy(project, RULES + 'levle = "warn"\n')
     write_tests(project, fail=False)
     job_id = start_job()
     result = project.runpytest_subprocess("--gate", "--gate-codepipeline-job-id", job_id)
@@ -107,43 +95,32 @@ def test_dry_run_publishes_nothing(
     assert emulator.job(job_id).status == "InProgress"
 
 
-@pytest.mark.parametrize("fail", [False, True])
-def test_throttled_twice_the_job_still_gets_one_result_and_the_exit_follows_the_verdict(
+@pytest.mark.parametrize("fail", [False, True], ids=["pass", "fail"])
+@pytest.mark.parametrize("fault", ["throttle-twice", "lose-response"])
+def test_under_faults_the_job_gets_one_result_and_the_exit_follows_the_verdict(
     project: pytest.Pytester,
     emulator: CodePipelineEmulator,
     start_job: Callable[..., str],
+    fault: str,
     fail: bool,
 ) -> None:
     write_tests(project, fail=fail)
     job_id = start_job()
-    emulator.throttle(2)
+    put = "PutJobFailureResult" if fail else "PutJobSuccessResult"
+    if fault == "throttle-twice":
+        emulator.throttle(2)
+    else:
+        emulator.lose_responses(1, put)  # recorded, but the answer is a 500
     result = project.runpytest_subprocess("--gate", "--gate-codepipeline-job-id", job_id)
     assert result.ret == (1 if fail else 0)
     (recorded,) = emulator.results(job_id)
     assert recorded.kind == ("failure" if fail else "success")
-    put = "PutJobFailureResult" if fail else "PutJobSuccessResult"
-    assert [c.error for c in emulator.calls(put)] == [
-        "ThrottlingException",
-        "ThrottlingException",
-        None,
-    ]
-
-
-@pytest.mark.parametrize("fail", [False, True])
-def test_a_lost_response_still_ends_in_one_result_and_the_exit_follows_the_verdict(
-    project: pytest.Pytester,
-    emulator: CodePipelineEmulator,
-    start_job: Callable[..., str],
-    fail: bool,
-) -> None:
-    write_tests(project, fail=fail)
-    job_id = start_job()
-    emulator.lose_responses(1, "PutJobFailureResult" if fail else "PutJobSuccessResult")
-    result = project.runpytest_subprocess("--gate", "--gate-codepipeline-job-id", job_id)
-    assert result.ret == (1 if fail else 0)
-    (recorded,) = emulator.results(job_id)
-    assert recorded.response_lost
     assert "could not publish" not in result.stdout.str()
+    expected = {
+        "throttle-twice": ["ThrottlingException", "ThrottlingException", None],
+        "lose-response": ["InternalFailure", "InvalidJobStateException"],
+    }
+    assert [c.error for c in emulator.calls(put)] == expected[fault]
 
 
 def test_a_job_that_cannot_take_the_result_is_could_not_publish_and_exit_3(
