@@ -179,3 +179,21 @@ def test_a_job_another_worker_acknowledged_is_skipped_quietly(
         "InvalidNonceException",
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_without_credentials_exits_3_in_one_line(
+    emulator: CodePipelineEmulator, env: dict[str, str]
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    proc = subprocess.run(
+        worker_command(*SERVE, "--log-format", "json"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3
+    (fatal,) = [json.loads(line) for line in proc.stderr.splitlines() if '"worker.fatal"' in line]
+    assert "cannot poll for jobs" in fatal["error"] and "credentials" in fatal["error"].lower()
+    assert "Traceback" not in proc.stderr
