@@ -151,6 +151,7 @@ class Worker:
         self._sleep = sleep or self.stopping.wait
         self.jobs_started = 0
         self.stop_reason: str | None = None
+        self.stopped_at: float | None = None
 
     # -- shutdown ------------------------------------------------------------------
 
@@ -158,6 +159,7 @@ class Worker:
         """Stop polling (idempotent); jobs in hand get the grace period."""
         if not self.stopping.is_set():
             self.stop_reason = reason
+            self.stopped_at = time.monotonic()  # the grace period counts from here
             self.stopping.set()
             with self._cond:
                 self._cond.notify_all()
@@ -293,7 +295,7 @@ class Worker:
         grace = self.config.grace_period
         abort_after = max(0.0, grace - min(10.0, grace / 4))
         give_up_after = max(0.0, grace - min(2.0, grace / 10))
-        stop_seen: float | None = None
+        announced = False
         while True:
             with self._cond:
                 if not self._in_hand:
@@ -301,12 +303,13 @@ class Worker:
                 self._cond.wait(timeout=0.2)
                 pending = list(self._in_hand.values())
             self.heartbeat.beat("draining")
-            if not self.stopping.is_set() or not pending:
+            stop_seen = self.stopped_at
+            if stop_seen is None or not pending:
                 continue
-            now = time.monotonic()
-            if stop_seen is None:
-                stop_seen = now
+            if not announced:
+                announced = True
                 self.log.info("worker.draining", jobs=len(pending), grace_period_s=grace)
+            now = time.monotonic()
             if now - stop_seen >= abort_after and not self.children.aborting.is_set():
                 self.log.warning("worker.aborting_jobs", jobs=len(pending))
                 self.children.abort()
