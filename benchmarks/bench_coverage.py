@@ -188,7 +188,7 @@ def _children_cpu() -> float:
 
 # What `releasegate evaluate` imports before it measures anything (pytest among them).
 IMPORTS = (
-    "import pytest_releasegate.cli, pytest_releasegate.plugin, pytest_releasegate.engine;"
+    "import pytest_releasegate.cli, pytest_releasegate.engine, coverage;"
     "from pytest_releasegate.manager import get_plugin_manager; get_plugin_manager()"
 )
 

@@ -108,14 +108,13 @@ def options_from_args(args: argparse.Namespace) -> Any:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .engine import Gate
     from .manager import get_plugin_manager, known_metrics
-    from .plugin import report_configuration_error
     from .policy import PolicyError, load_policy
     from .sinks.render import terminal_lines
 
     options = options_from_args(args)
     problems = options.problems(prefix="--")
     if problems:
-        report_configuration_error(options, "; ".join(problems))
+        options.report_configuration_error("; ".join(problems))
         for problem in problems:
             _err(problem)
         return EXIT_USAGE
@@ -125,7 +124,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         policy = load_policy(options.policy, rootdir=rootdir, metrics=known_metrics(pm))
         gate = Gate(policy, options, rootdir=rootdir, pm=pm)
     except PolicyError as exc:
-        report_configuration_error(options, str(exc))
+        options.report_configuration_error(str(exc))
         for problem in exc.problems:
             _err(f"bad policy: {problem}")
         return EXIT_USAGE

@@ -42,6 +42,14 @@ class GateOptions:
     dry_run: bool = False
     quiet: bool = False
 
+    def report_configuration_error(self, message: str) -> None:
+        """With a CodePipeline job id, bad input still closes the job (ConfigurationError)."""
+        if not self.codepipeline_job_id or self.dry_run:
+            return
+        from .sinks.codepipeline import report_configuration_error
+
+        report_configuration_error(self.codepipeline_job_id, message)
+
     def problems(self, prefix: str = "--gate-") -> list[str]:
         """Mistakes in the options themselves, one line each (`prefix` names the flags)."""
         from .sources.junit import parse_input_spec

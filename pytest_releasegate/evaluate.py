@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 
 from .model import (
     Level,
@@ -169,19 +170,27 @@ def _round(value: float, precision: int | None) -> float:
     return round(value, precision) if precision is not None else value
 
 
+def _bound_precision(bound: float, precision: int) -> int:
+    """At least enough decimals to represent the bound (coverage.py's `_fail_under_precision`)."""
+    if bound == int(bound):
+        return precision
+    exponent = Decimal(str(bound)).as_tuple().exponent
+    return max(precision, -int(exponent))
+
+
 def _below(actual: float, bound: float, precision: int | None) -> bool:
     """`actual < bound` as coverage.py's `should_fail_under` decides it."""
     if precision is None:
         return actual < bound - _EPS
     if bound == 100 and actual != 100:
         return True
-    return round(actual, precision) < bound
+    return round(actual, _bound_precision(bound, precision)) < bound
 
 
 def _above(actual: float, bound: float, precision: int | None) -> bool:
     if precision is None:
         return actual > bound + _EPS
-    return round(actual, precision) > bound
+    return round(actual, _bound_precision(bound, precision)) > bound
 
 
 def lookup_baseline(baseline: Verdict | None, rule: Rule) -> float | None:

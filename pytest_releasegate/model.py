@@ -424,6 +424,13 @@ def format_value(value: float | None, precision: int | None = None) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if precision is not None:
+        # As coverage.py displays percents: rounding never shows 0 or 100
+        # for a value that is not exactly that.
+        near0 = 1.0 / 10**precision
+        if 0 < value < near0:
+            value = near0
+        elif 100.0 - near0 < value < 100:
+            value = 100.0 - near0
         return f"{value:.{precision}f}"
     if isinstance(value, float):
         if value.is_integer():

@@ -174,14 +174,14 @@ def make_gate(config: pytest.Config) -> Gate:
     options = build_options(config)
     problems = options.problems()
     if problems:
-        report_configuration_error(options, "; ".join(problems))
+        options.report_configuration_error("; ".join(problems))
         raise pytest.UsageError("\n".join(f"releasegate: {p}" for p in problems))
     pm = get_plugin_manager()
     try:
         policy = load_policy(options.policy, rootdir=config.rootpath, metrics=known_metrics(pm))
         gate = Gate(policy, options, rootdir=config.rootpath, pm=pm)
     except PolicyError as exc:
-        report_configuration_error(options, str(exc))
+        options.report_configuration_error(str(exc))
         raise pytest.UsageError(_policy_message(exc)) from None
     gate.pytest_run = True
     return gate
@@ -190,17 +190,6 @@ def make_gate(config: pytest.Config) -> Gate:
 def _policy_message(exc: Exception) -> str:
     problems = getattr(exc, "problems", None) or [str(exc)]
     return "\n".join(f"releasegate: bad policy: {p}" for p in problems)
-
-
-def report_configuration_error(options: Any, message: str) -> None:
-    """With a CodePipeline job id, a bad policy still closes the job (ConfigurationError)."""
-    if not options.codepipeline_job_id or options.dry_run:
-        return
-    from .sinks import codepipeline
-
-    report = getattr(codepipeline, "report_configuration_error", None)
-    if report is not None:
-        report(options.codepipeline_job_id, message)
 
 
 class ReportTagger:

@@ -464,6 +464,14 @@ def _parse_rule(
                 "use 'pytest' or 'junit:NAME'",
             )
         select = Selection(**values)
+        if isinstance(metric, str) and metric.startswith("coverage."):
+            for key in values:
+                if key != "path":
+                    ck.err(
+                        label,
+                        f"select.{key}",
+                        f"coverage metrics select source files by `path` only, not by {key!r}",
+                    )
 
     numbers: dict[str, float | None] = {}
     for key in ("min", "max", "warn-below", "warn-above"):

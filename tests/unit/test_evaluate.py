@@ -63,8 +63,17 @@ def test_precision_compares_like_coverage_should_fail_under() -> None:
     for total in (84.99, 84.995, 84.949, 85.0):
         expected = Outcome.FAIL if should_fail_under(total, 85, 1) else Outcome.PASS
         assert judge(rule, total, precision=1).outcome is expected, total
-    # A bound of exactly 100 needs exactly 100, whatever the rounding.
-    assert judge(Rule("r", "m", min=100), 99.99, precision=1).outcome is Outcome.FAIL
+    # A bound with more decimals than the precision compares at the bound's decimals.
+    for total, bound in ((85.4, 85.2), (85.15, 85.2), (85.249, 85.25)):
+        expected = Outcome.FAIL if should_fail_under(total, bound, 0) else Outcome.PASS
+        assert judge(Rule("r", "m", min=bound), total, precision=0).outcome is expected, (
+            total,
+            bound,
+        )
+    # A bound of exactly 100 needs exactly 100, whatever the rounding, and is shown so.
+    result = judge(Rule("r", "m", min=100), 99.99, precision=1)
+    assert result.outcome is Outcome.FAIL
+    assert result.message.startswith("99.9 is below min 100")
     assert judge(Rule("r", "m", min=85), 84.96, precision=1).message.startswith("85.0")
 
 

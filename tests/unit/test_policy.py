@@ -234,3 +234,12 @@ def test_bake_block_adds_the_bake_rule(tmp_path: Path) -> None:
 )
 def test_parse_duration(text: object, seconds: float | None) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_coverage_rules_select_by_path_only(tmp_path: Path) -> None:
+    (msg,) = problems(
+        tmp_path,
+        '[[tool.releasegate.rule]]\nname = "r"\nmetric = "coverage.percent"\nmin = 80\n'
+        'select = { marker = "critical" }\n',
+    )
+    assert "rule 'r', key 'select.marker'" in msg and "by `path` only" in msg
