@@ -16,6 +16,10 @@ KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555
 def test_ten_jobs_two_workers_each_job_once_with_its_verdict_and_output(
     emulator: CodePipelineEmulator, artifacts: Artifacts, env: dict[str, str], spawn: Any
 ) -> None:
+    args = [*SERVE, "--concurrency", "2", "--poll-interval", "0.1", "--log-format", "json"]
+    workers = [spawn(*args, env=env, name=f"w{n}") for n in range(2)]
+    # Both polling before the first job arrives: each gets a share of the queue.
+    wait_until(lambda: all(w.events("worker.started") for w in workers), timeout=60)
     expected: dict[str, str] = {}
     outputs = {}
     for i in range(10):
@@ -29,9 +33,6 @@ def test_ten_jobs_two_workers_each_job_once_with_its_verdict_and_output(
         )
         expected[job_id] = "pass" if passing else "fail"
         outputs[job_id] = out
-    args = [*SERVE, "--concurrency", "2"]
-    args += ["--poll-interval", "0.1", "--log-format", "json"]
-    workers = [spawn(*args, env=env, name=f"w{n}") for n in range(2)]
     wait_until(lambda: len(emulator.results()) >= 10, timeout=120)
     for worker in workers:
         worker.terminate()
