@@ -113,10 +113,24 @@ def make_suite(root: Path, n: int) -> None:
         index += 1
 
 
+# Children run as after a normal install: with bytecode caches (some CI images
+# set PYTHONDONTWRITEBYTECODE, which would charge every import a compile).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def precompile() -> None:
+    import pytest_releasegate
+
+    package = Path(pytest_releasegate.__file__).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=ENV, check=False)
+
+
 def run(cmd: list[str], cwd: Path) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -125,7 +139,8 @@ def run(cmd: list[str], cwd: Path) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss
 
 
-def compare(name: str, a: list[str], b: list[str], cwd: Path, pairs: int, n: int) -> None:
+def compare(name: str, a: list[str], b: list[str], cwd: Path, pairs: int, n: int) -> float:
+    """Run the pairs, print one line; returns the median peak-memory difference in bytes."""
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
     run(base + a, cwd)  # warm the file cache and bytecode
     ta, tb, ma, mb, ratios = [], [], [], [], []
@@ -147,6 +162,7 @@ def compare(name: str, a: list[str], b: list[str], cwd: Path, pairs: int, n: int
         f"B {statistics.median(mb) / 1024:6.1f} MiB ({mem_delta:+.0f} B/test)",
         flush=True,
     )
+    return (statistics.median(mb) - statistics.median(ma)) * 1024
 
 
 def startup(work: Path, pairs: int) -> None:
@@ -178,6 +194,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     wanted = set(args.only.split(","))
+    mem_deltas: dict[int, float] = {}
+    precompile()
     with tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp:
         work = Path(tmp)
         if "startup" in wanted:
@@ -187,7 +205,9 @@ def main() -> None:
             make_suite(suite, n)
             out = ["--gate-json", str(work / "v.json"), "--gate-junit", str(work / "v.xml")]
             if "gate" in wanted:
-                compare("gate", ["-p", "no:releasegate"], ["--gate", *out], suite, args.pairs, n)
+                mem_deltas[n] = compare(
+                    "gate", ["-p", "no:releasegate"], ["--gate", *out], suite, args.pairs, n
+                )
             if "installed" in wanted:
                 compare("installed", ["-p", "no:releasegate"], [], suite, args.pairs, n)
             if "junit" in wanted:
@@ -208,6 +228,12 @@ def main() -> None:
                     args.pairs,
                     n,
                 )
+
+    if len(mem_deltas) >= 2:
+        # Fixed costs (imports, the verdict files) cancel out in the slope.
+        lo, hi = min(mem_deltas), max(mem_deltas)
+        slope = (mem_deltas[hi] - mem_deltas[lo]) / (hi - lo)
+        print(f"gate memory per test (slope {lo}..{hi}): {slope:+.0f} B (target <= 512 B)")
 
 
 if __name__ == "__main__":

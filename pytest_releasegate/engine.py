@@ -153,7 +153,25 @@ class Gate:
             results.append((impl.plugin_name, value))
         return results
 
+    def load_sources(self) -> None:
+        """Register the built-in sources this run needs (imported only then)."""
+        from .manager import register_builtin
+
+        metrics = {r.metric.partition(".")[0] for r in self.rules}
+        wanted = {
+            "coverage": "coverage" in metrics
+            or bool(self.options.coverage)
+            or "pytest_cov_plugin" in self.data,
+            "junit": bool(self.options.input_junit),
+            "smoke": "smoke" in metrics,
+            "alarms": "alarms" in metrics,
+        }
+        for name, needed in wanted.items():
+            if needed:
+                register_builtin(self.pm, f"pytest_releasegate.sources.{name}")
+
     def measure(self, rule: Rule) -> Measurement:
+        self.load_sources()
         try:
             result = self.pm.hook.releasegate_measure(gate=self, rule=rule)
         except Exception as exc:  # noqa: BLE001 - a source's crash is an error outcome, not a traceback
@@ -169,6 +187,7 @@ class Gate:
         """Collect, measure every rule, evaluate; the verdict is also kept on ``self.verdict``."""
         from .baseline import BaselineError, read_baseline
 
+        self.load_sources()
         self._call_each("releasegate_collect", gate=self)
         measurements = {rule.name: self.measure(rule) for rule in self.rules}
 

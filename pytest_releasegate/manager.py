@@ -8,17 +8,22 @@ import pluggy
 
 from . import hookspecs
 
-#: Built-in plugins, registered in this order (sources first, then sinks).
-BUILTINS = (
+#: Built-ins every gate registers up front: light modules.
+CORE = (
     "pytest_releasegate.sources.tests",
-    "pytest_releasegate.sources.coverage",
-    "pytest_releasegate.sources.junit",
-    "pytest_releasegate.sources.smoke",
-    "pytest_releasegate.sources.alarms",
     "pytest_releasegate.sources.context",
     "pytest_releasegate.sinks.files",
     "pytest_releasegate.sinks.codepipeline",
 )
+#: Built-in sources registered only when a run needs them (see `Gate.load_sources`):
+#: importing them costs start-up time that most runs never use.
+LAZY = (
+    "pytest_releasegate.sources.coverage",
+    "pytest_releasegate.sources.junit",
+    "pytest_releasegate.sources.smoke",
+    "pytest_releasegate.sources.alarms",
+)
+BUILTINS = CORE + LAZY
 ENTRY_POINT_GROUP = "releasegate"
 
 
@@ -29,18 +34,25 @@ def get_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
     """
     pm = pluggy.PluginManager("releasegate")
     pm.add_hookspecs(hookspecs)
-    for name in BUILTINS:
-        module = importlib.import_module(name)
-        if any(n.startswith("releasegate_") for n in vars(module)):
-            pm.register(module, name=name.rsplit(".", 1)[-1])
+    for name in CORE:
+        register_builtin(pm, name)
     if entry_points:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     return pm
 
 
+def register_builtin(pm: pluggy.PluginManager, module_name: str) -> None:
+    """Import and register one built-in plugin module (once)."""
+    short = module_name.rsplit(".", 1)[-1]
+    if pm.get_plugin(short) is None:
+        pm.register(importlib.import_module(module_name), name=short)
+
+
 def known_metrics(pm: pluggy.PluginManager) -> dict[str, str]:
-    """Every metric any registered plugin provides: name → description."""
-    out: dict[str, str] = {}
+    """Every metric: the built-in catalogue and what registered plugins provide."""
+    from .catalogue import BUILTIN
+
+    out: dict[str, str] = {info.name: info.description for info in BUILTIN}
     for infos in pm.hook.releasegate_add_metrics():
         for info in infos or ():
             out[info.name] = info.description

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import hookimpl
+from .. import catalogue, hookimpl
 from ..model import Measurement, MetricInfo, Rule, Selection
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class AlarmSnapshot:
 
 @hookimpl
 def releasegate_add_metrics() -> list[MetricInfo]:
-    return [MetricInfo(METRIC, "CloudWatch alarms in state ALARM among those watched", "alarms")]
+    return list(catalogue.ALARMS)
 
 
 def _needed(gate: Gate) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import hookimpl
+from .. import catalogue, hookimpl
 from ..model import Measurement, MetricInfo, Rule
 
 if TYPE_CHECKING:
@@ -45,15 +45,7 @@ MISSING_LINES = "coverage.missing_lines"
 DIFF_PERCENT = "coverage.diff_percent"
 DIFF_UNCOVERED_LINES = "coverage.diff_uncovered_lines"
 
-METRICS = (
-    MetricInfo(PERCENT, "coverage.py's total (statements and branches together)", "%"),
-    MetricInfo(LINE_PERCENT, "statements covered (coverage.py's percent_statements_covered)", "%"),
-    MetricInfo(BRANCH_PERCENT, "branches covered (coverage.py's percent_branches_covered)", "%"),
-    MetricInfo(MIN_FILE_LINE_PERCENT, "the lowest per-file line percent in the selection", "%"),
-    MetricInfo(MISSING_LINES, "statements not covered", "lines"),
-    MetricInfo(DIFF_PERCENT, "added or changed executable lines covered, against `base`", "%"),
-    MetricInfo(DIFF_UNCOVERED_LINES, "added or changed executable lines not covered", "lines"),
-)
+METRICS = catalogue.COVERAGE
 WHOLE_METRICS = frozenset(
     {PERCENT, LINE_PERCENT, BRANCH_PERCENT, MIN_FILE_LINE_PERCENT, MISSING_LINES}
 )

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .. import hookimpl
+from .. import catalogue, hookimpl
 from ..model import Measurement, MetricInfo, Rule, Selection
 from .bake import BakeConfig, BakeState, nearest_rank, print_to_stderr, run_bake
 
@@ -54,18 +54,7 @@ PROBLEM_KEY = "smoke:problem"
 SAMPLES_KEY = "extras:smoke"
 _SUMMARIES_KEY = "smoke:summaries"
 
-METRICS = (
-    MetricInfo("smoke.passed", "smoke check executions and smoke-marked tests that passed", "runs"),
-    MetricInfo("smoke.failed", "smoke check executions and smoke-marked tests that failed", "runs"),
-    MetricInfo("smoke.requests", "HTTP requests made by smoke checks and gate_http", "requests"),
-    MetricInfo("smoke.error_rate", "failed smoke requests / smoke requests", "%"),
-    *(
-        MetricInfo(f"smoke.latency_ms.{p}", f"nearest-rank {p} of smoke request latency", "ms")
-        for p in PERCENTILES
-    ),
-    MetricInfo("smoke.latency_ms.max", "slowest smoke request", "ms"),
-    MetricInfo(BAKE_METRIC, "bake limits broken (0 = the bake passed)", "limits"),
-)
+METRICS = catalogue.SMOKE
 _NAMES = frozenset(m.name for m in METRICS)
 _SELECT_KEYS = ("name", "nodeid")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from typing import TYPE_CHECKING
 
-from .. import hookimpl
+from .. import catalogue, hookimpl
 from ..model import Measurement, MetricInfo, Rule, Selection, TestRecord
 from ..select import record_matches
 
@@ -21,14 +21,7 @@ _OUTCOME_KEY = {
     "xfailed": "xfailed",
     "xpassed": "xpassed",
 }
-METRICS = (
-    *(MetricInfo(f"tests.{c}", f"count of {c} tests in the selection", "tests") for c in COUNTS),
-    MetricInfo("tests.pass_rate", "passed / (passed + failed + errors)", "%"),
-    MetricInfo("tests.flaky", "tests that failed, then passed on a rerun", "tests"),
-    MetricInfo("tests.quarantined_failed", "quarantined tests that failed", "tests"),
-    MetricInfo("tests.duration_s.total", "sum of test durations", "s"),
-    MetricInfo("tests.duration_s.max", "longest test duration", "s"),
-)
+METRICS = catalogue.TESTS
 
 
 @hookimpl

@@ -138,8 +138,11 @@ def test_no_alarm_rule_means_no_aws_call(monkeypatch: pytest.MonkeyPatch, make_g
 
 
 def test_alarm_states_are_read_after_the_smoke_checks_and_bake() -> None:
-    from pytest_releasegate.manager import get_plugin_manager
+    from pytest_releasegate.manager import get_plugin_manager, register_builtin
 
-    hook = get_plugin_manager(entry_points=False).hook.releasegate_collect
+    pm = get_plugin_manager(entry_points=False)
+    for name in ("smoke", "alarms", "smoke"):  # the gate loads sources lazily, in any order
+        register_builtin(pm, f"pytest_releasegate.sources.{name}")
+    hook = pm.hook.releasegate_collect
     order = [impl.plugin_name for impl in reversed(hook.get_hookimpls())]  # the Gate's call order
     assert order.index("alarms") > order.index("smoke")
