@@ -30,6 +30,11 @@ EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {
         "pytest_releasegate.aws.publish_cmd",
         "put a verdict computed elsewhere on a CodePipeline job",
     ),
+    "worker": ("pytest_releasegate.worker", "run the CodePipeline custom-action job worker"),
+    "register-action-type": (
+        "pytest_releasegate.aws.action_type",
+        "create the job worker's custom action type (idempotent)",
+    ),
 }
 
 

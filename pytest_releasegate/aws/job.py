@@ -250,8 +250,16 @@ def decode_token(token: str) -> dict[str, Any]:
 
 
 def child_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """``environ`` without credentials or the job id (see CHILD_ENV_DROP)."""
-    return {k: v for k, v in environ.items() if k not in CHILD_ENV_DROP}
+    """``environ`` without credentials or the job id (see CHILD_ENV_DROP).
+
+    The SDKs' credential files point at ``os.devnull`` and the instance-metadata
+    lookup is off, so an SDK in the child cannot find a credential by itself.
+    """
+    env = {k: v for k, v in environ.items() if k not in CHILD_ENV_DROP}
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    env["AWS_CONFIG_FILE"] = os.devnull
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
 
 
 @dataclass
