@@ -1,6 +1,9 @@
-"""The gate's data model: frozen values shared by every layer.
+"""The gate's data model: immutable values shared by every layer.
 
 Everything here is plain data with JSON round-tripping; nothing does I/O.
+The values are NamedTuples rather than frozen dataclasses because they are
+created at every gated pytest start-up, where a dataclass costs about six
+times as much to define.
 """
 
 from __future__ import annotations
@@ -8,8 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 VERDICT_SCHEMA = "releasegate.verdict/1"
 
@@ -54,8 +56,7 @@ class OnMissing(str, enum.Enum):
 SELECT_KEYS = ("source", "marker", "path", "nodeid", "classname", "name")
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """Which tests (or source files, for coverage metrics) a rule looks at.
 
     Every key is optional; set keys must all match (logical AND). Globs use
@@ -85,8 +86,7 @@ class Selection:
         return ", ".join(f"{k}={v}" for k, v in self.to_json().items())
 
 
-@dataclass(frozen=True)
-class Waiver:
+class Waiver(NamedTuple):
     """A time-boxed exception: a failing rule becomes `waived` until `expires`."""
 
     reason: str
@@ -99,8 +99,7 @@ class Waiver:
         return {"reason": self.reason, "expires": self.expires.isoformat()}
 
 
-@dataclass(frozen=True)
-class Quarantine:
+class Quarantine(NamedTuple):
     """Known-bad tests: they run and are reported but not counted."""
 
     nodeid: str  # glob on the test id
@@ -108,8 +107,7 @@ class Quarantine:
     expires: _dt.date
 
 
-@dataclass(frozen=True)
-class Relative:
+class Relative(NamedTuple):
     """A `max-drop`/`max-rise` bound: in the metric's unit, or a percent of the baseline."""
 
     amount: float
@@ -122,13 +120,12 @@ class Relative:
         return f"{_fmt_number(self.amount)}%" if self.percent else _fmt_number(self.amount)
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One validated policy rule."""
 
     name: str
     metric: str
-    select: Selection = field(default_factory=Selection)
+    select: Selection = Selection()
     min: float | None = None
     max: float | None = None
     warn_below: float | None = None
@@ -179,8 +176,7 @@ class Rule:
         return ", ".join(parts) or "-"
 
 
-@dataclass(frozen=True)
-class Measurement:
+class Measurement(NamedTuple):
     """A metric's value for one rule's selection, as a source measured it.
 
     `value is None` means the data could not be had; `missing` says why. A
@@ -197,8 +193,7 @@ class Measurement:
         return cls(value=None, missing=reason)
 
 
-@dataclass(frozen=True)
-class MetricInfo:
+class MetricInfo(NamedTuple):
     """A metric a source provides, for validation, suggestions and docs."""
 
     name: str
@@ -206,8 +201,7 @@ class MetricInfo:
     unit: str = ""
 
 
-@dataclass(frozen=True)
-class RuleResult:
+class RuleResult(NamedTuple):
     """A rule after evaluation: what the verdict reports for it."""
 
     name: str
@@ -265,8 +259,7 @@ class RuleResult:
         return format_value(self.baseline, self.precision)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The gate's one answer, with everything needed to explain it."""
 
     verdict: Outcome

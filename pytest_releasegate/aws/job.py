@@ -583,10 +583,9 @@ def _run(
 
 
 def _with_context(verdict: Verdict, extra: Mapping[str, Any]) -> Verdict:
-    import dataclasses
 
     context = {**verdict.context, **{k: v for k, v in extra.items() if v}}
-    return dataclasses.replace(verdict, context=context)
+    return verdict._replace(context=context)
 
 
 def _continuation(
