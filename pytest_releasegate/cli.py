@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import shlex
 import subprocess
 import sys
@@ -44,34 +43,9 @@ def _err(message: str) -> None:
 
 
 def _add_gate_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--policy", metavar="PATH", help="policy file (default: releasegate.toml or pyproject.toml)"
-    )
-    p.add_argument("--profile", metavar="NAME", help="policy profile (env RELEASEGATE_PROFILE)")
-    p.add_argument(
-        "--input-junit",
-        metavar="[NAME=]GLOB",
-        action="append",
-        default=[],
-        help="JUnit XML files to gate on (repeatable; source junit:NAME)",
-    )
-    p.add_argument("--coverage", metavar="PATH", help="coverage data file (default: .coverage)")
-    p.add_argument(
-        "--base-url", metavar="URL", help="base URL of smoke checks (env RELEASEGATE_BASE_URL)"
-    )
-    p.add_argument("--baseline", metavar="PATH", help="baseline verdict (path or s3://bucket/key)")
-    p.add_argument("--save-baseline", metavar="PATH", help="save this verdict as a baseline")
-    p.add_argument("--json", metavar="PATH", help="write the verdict as JSON")
-    p.add_argument("--junit", metavar="PATH", help="write the verdict as JUnit XML")
-    p.add_argument("--markdown", metavar="PATH", help="write the verdict as Markdown")
-    p.add_argument(
-        "--codepipeline-job-id",
-        metavar="ID",
-        help="publish on this InProgress CodePipeline job (env RELEASEGATE_CODEPIPELINE_JOB_ID)",
-    )
-    p.add_argument(
-        "--dry-run", action="store_true", help="evaluate and print; publish nothing remote"
-    )
+    from .options import add_options
+
+    add_options(p.add_argument, prefix="")
     p.add_argument("--rootdir", metavar="DIR", help="project root for relative paths (default: .)")
     p.add_argument(
         "-q",
@@ -81,33 +55,10 @@ def _add_gate_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _abs(value: str | None) -> str | None:
-    if not value or value.startswith("s3://"):
-        return value
-    return str(Path(value).absolute())
-
-
 def options_from_args(args: argparse.Namespace) -> Any:
-    from .engine import GateOptions
+    from .options import gate_options
 
-    env = os.environ
-    return GateOptions(
-        policy=_abs(args.policy),
-        profile=args.profile or env.get("RELEASEGATE_PROFILE") or None,
-        json=_abs(args.json),
-        junit=_abs(args.junit),
-        markdown=_abs(args.markdown),
-        input_junit=list(args.input_junit or []),
-        coverage=_abs(args.coverage),
-        base_url=args.base_url or env.get("RELEASEGATE_BASE_URL") or None,
-        baseline=_abs(args.baseline),
-        save_baseline=_abs(args.save_baseline),
-        codepipeline_job_id=args.codepipeline_job_id
-        or env.get("RELEASEGATE_CODEPIPELINE_JOB_ID")
-        or None,
-        dry_run=bool(args.dry_run),
-        quiet=bool(args.quiet),
-    )
+    return gate_options(lambda name: getattr(args, name), quiet=bool(args.quiet))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ modules (the engine, boto3, coverage) load only when the gate is on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ import pytest
 from ._stash import REPORT_EXTRAS_KEY
 from .aws.fixtures import codepipeline_emulator, moto_server
 from .fixtures import gate_http
+from .options import add_options, gate_options
 
 __all__ = [
     "codepipeline_emulator",
@@ -40,58 +40,7 @@ _WORKERINPUT_EXTRAS = "releasegate_extras"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("releasegate", "release gate (pytest-releasegate)")
     group.addoption("--gate", action="store_true", default=None, help="turn the release gate on")
-    group.addoption(
-        "--gate-policy",
-        metavar="PATH",
-        help="policy file (default: releasegate.toml or [tool.releasegate] in pyproject.toml)",
-    )
-    group.addoption(
-        "--gate-profile", metavar="NAME", help="policy profile to run (env RELEASEGATE_PROFILE)"
-    )
-    group.addoption("--gate-json", metavar="PATH", help="write the verdict as JSON")
-    group.addoption(
-        "--gate-junit",
-        metavar="PATH",
-        help="write the verdict as JUnit XML (one testcase per rule)",
-    )
-    group.addoption("--gate-markdown", metavar="PATH", help="write the verdict as Markdown")
-    group.addoption(
-        "--gate-input-junit",
-        metavar="[NAME=]GLOB",
-        action="append",
-        default=[],
-        help="JUnit XML files from other tools to gate on (repeatable; source junit:NAME)",
-    )
-    group.addoption(
-        "--gate-coverage",
-        metavar="PATH",
-        help="coverage data file (default: pytest-cov's, else .coverage)",
-    )
-    group.addoption(
-        "--gate-base-url", metavar="URL", help="base URL of smoke checks (env RELEASEGATE_BASE_URL)"
-    )
-    group.addoption(
-        "--gate-baseline",
-        metavar="PATH",
-        help="baseline verdict to compare with (path or s3://bucket/key)",
-    )
-    group.addoption(
-        "--gate-save-baseline",
-        metavar="PATH",
-        help="save this run's verdict as a baseline (path or s3://)",
-    )
-    group.addoption(
-        "--gate-codepipeline-job-id",
-        metavar="ID",
-        help="publish the verdict on this InProgress CodePipeline job "
-        "(env RELEASEGATE_CODEPIPELINE_JOB_ID)",
-    )
-    group.addoption(
-        "--gate-dry-run",
-        action="store_true",
-        default=False,
-        help="evaluate and print; publish nothing remote",
-    )
+    add_options(group.addoption, prefix="gate-")
     parser.addini("releasegate", "turn the release gate on", type="bool", default=False)
     parser.addini("releasegate_policy", "release gate policy file", default="")
 
@@ -106,37 +55,16 @@ def _enabled(config: pytest.Config) -> bool:
         return False
 
 
-def _abspath(value: str | None) -> str | None:
-    """Output and baseline paths from the command line are relative to the invocation directory."""
-    if not value or value.startswith("s3://"):
-        return value
-    return str(Path(value).absolute())
-
-
 def build_options(config: pytest.Config) -> Any:
-    from .engine import GateOptions
-
-    env = os.environ
-    policy = config.getoption("gate_policy") or config.getini("releasegate_policy") or None
-    if policy and not config.getoption("gate_policy"):
-        policy = str(Path(str(config.rootpath), policy))  # ini paths are relative to the rootdir
-    return GateOptions(
-        policy=_abspath(policy),
-        profile=config.getoption("gate_profile") or env.get("RELEASEGATE_PROFILE") or None,
-        json=_abspath(config.getoption("gate_json")),
-        junit=_abspath(config.getoption("gate_junit")),
-        markdown=_abspath(config.getoption("gate_markdown")),
-        input_junit=list(config.getoption("gate_input_junit") or []),
-        coverage=_abspath(config.getoption("gate_coverage")),
-        base_url=config.getoption("gate_base_url") or env.get("RELEASEGATE_BASE_URL") or None,
-        baseline=_abspath(config.getoption("gate_baseline")),
-        save_baseline=_abspath(config.getoption("gate_save_baseline")),
-        codepipeline_job_id=(
-            config.getoption("gate_codepipeline_job_id")
-            or env.get("RELEASEGATE_CODEPIPELINE_JOB_ID")
-            or None
-        ),
-        dry_run=bool(config.getoption("gate_dry_run")),
+    policy = config.getoption("gate_policy") or None
+    ini_policy = config.getini("releasegate_policy")
+    if not policy and ini_policy:
+        policy = str(
+            Path(str(config.rootpath), ini_policy)
+        )  # ini paths are relative to the rootdir
+    return gate_options(
+        lambda name: config.getoption(f"gate_{name}"),
+        policy=policy,
         quiet=config.get_verbosity() < 0,
     )
 

@@ -165,3 +165,24 @@ def test_a_broken_junit_source_does_not_poison_another(tmp_path: Path) -> None:
     assert outcomes == {"ui": "pass", "api": "error"}
     assert proc.returncode == 3
     assert "api.xml" in proc.stdout
+
+
+def test_pytest_flags_and_evaluate_options_are_the_same_set() -> None:
+    import argparse
+
+    from pytest_releasegate.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    evaluate = {o for a in sub.choices["evaluate"]._actions for o in a.option_strings}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    gate_flags = {w.split("=")[0] for w in proc.stdout.split() if w.startswith("--gate-")}
+    assert {f.replace("--gate-", "--") for f in gate_flags} <= evaluate
+    assert {"--policy", "--input-junit", "--codepipeline-job-id", "--dry-run"} <= evaluate
+    assert len(gate_flags) == 13
