@@ -155,6 +155,9 @@ class GatePlugin:
         self.config = config
         self.gate = gate
         self.records = gate.results.bucket("pytest")
+        from .model import TestRecord
+
+        self.new_record = TestRecord
         self.interrupted: str | None = None
         self.publish_problems: list[str] = []
 
@@ -175,14 +178,16 @@ class GatePlugin:
             self.records[record.nodeid] = record
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Runs three times per test: keep it to a dict lookup and a few attribute writes.
         record = self.records.get(report.nodeid)
         if record is None:
-            from .model import TestRecord
-
-            record = TestRecord(report.nodeid, "passed", markers=getattr(report, _MARKERS_ATTR, ()))
+            record = self.new_record(
+                report.nodeid, "passed", markers=getattr(report, _MARKERS_ATTR, ())
+            )
             self.records[report.nodeid] = record
         record.duration += report.duration
-        when, outcome = report.when, str(report.outcome)
+        when: str = report.when  # type: ignore[assignment]
+        outcome: str = report.outcome
         if outcome == "rerun":  # pytest-rerunfailures: this attempt failed, another follows
             record.flaky = True
             record.outcome = "passed"
