@@ -81,16 +81,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None:
         # xdist worker: only tag reports; the controller evaluates.
         markers = tuple(workerinput.get(_WORKERINPUT_KEY, ()))
-        if markers or workerinput.get(_WORKERINPUT_EXTRAS, False):
-            config.pluginmanager.register(ReportTagger(markers), "releasegate-worker")
+        if markers:
+            config.pluginmanager.register(MarkerTagger(markers), "releasegate-markers")
+        if workerinput.get(_WORKERINPUT_EXTRAS, False):
+            config.pluginmanager.register(ExtrasTagger(), "releasegate-extras")
         return
     gate = make_gate(config)
     plugin = GatePlugin(config, gate)
     config.stash[gate_key] = plugin
     config.pluginmanager.register(plugin, "releasegate-gate")
-    if plugin.markers or plugin.wants_extras:
-        # Per-test tagging only when a rule needs it: most policies need none.
-        config.pluginmanager.register(ReportTagger(plugin.markers), "releasegate-tagger")
+    if plugin.wants_extras:
+        # Per-test work only when a rule needs it: most policies need none.
+        config.pluginmanager.register(ExtrasTagger(), "releasegate-extras")
 
 
 def make_gate(config: pytest.Config) -> Gate:
@@ -120,22 +122,50 @@ def _policy_message(exc: Exception) -> str:
     return "\n".join(f"releasegate: bad policy: {p}" for p in problems)
 
 
-class ReportTagger:
-    """Copies what the controller needs from an item onto its reports (crosses xdist)."""
+def markers_by_nodeid(
+    items: list[pytest.Item], markers: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """Once per collection: which of the wanted markers each item carries."""
+    out: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        found = tuple(m for m in markers if item.get_closest_marker(m) is not None)
+        if found:
+            out[item.nodeid] = found
+    return out
+
+
+class MarkerTagger:
+    """xdist worker: puts each test's wanted markers on its setup report before xdist sends it.
+
+    Markers are looked up once at collection, not per report, so the cost per
+    test is one dict lookup.
+    """
 
     def __init__(self, markers: tuple[str, ...]) -> None:
         self.markers = markers
+        self.found: dict[str, tuple[str, ...]] = {}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.found = markers_by_nodeid(items, self.markers)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "setup":
+            found = self.found.get(report.nodeid)
+            if found:
+                setattr(report, _MARKERS_ATTR, found)
+
+
+class ExtrasTagger:
+    """Copies fixture data (smoke samples) from the item's stash onto its teardown report."""
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, Any, Any]:
         report = yield
-        if call.when == "setup" and self.markers:
-            found = tuple(m for m in self.markers if item.get_closest_marker(m) is not None)
-            if found:
-                setattr(report, _MARKERS_ATTR, found)
-        elif call.when == "teardown":
+        if call.when == "teardown":
             extras = item.stash.get(REPORT_EXTRAS_KEY, None)
             if extras:
                 setattr(report, _EXTRAS_ATTR, extras)
@@ -152,6 +182,8 @@ class GatePlugin:
             markers.add("smoke")
         self.markers = tuple(sorted(markers))
         self.wants_extras = smoke
+        #: Without xdist: the wanted markers of each collected test.
+        self.item_markers: dict[str, tuple[str, ...]] = {}
         self.config = config
         self.gate = gate
         self.records = gate.results.bucket("pytest")
@@ -170,6 +202,11 @@ class GatePlugin:
         node.workerinput[_WORKERINPUT_KEY] = list(self.markers)
         node.workerinput[_WORKERINPUT_EXTRAS] = self.wants_extras
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.markers:  # under xdist the workers collect, and tag their reports instead
+            self.item_markers = markers_by_nodeid(items, self.markers)
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             from .model import TestRecord
@@ -181,9 +218,10 @@ class GatePlugin:
         # Runs three times per test: keep it to a dict lookup and a few attribute writes.
         record = self.records.get(report.nodeid)
         if record is None:
-            record = self.new_record(
-                report.nodeid, "passed", markers=getattr(report, _MARKERS_ATTR, ())
+            markers = getattr(report, _MARKERS_ATTR, None) or self.item_markers.get(
+                report.nodeid, ()
             )
+            record = self.new_record(report.nodeid, "passed", markers=markers)
             self.records[report.nodeid] = record
         record.duration += report.duration
         when: str = report.when  # type: ignore[assignment]
