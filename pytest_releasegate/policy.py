@@ -263,26 +263,22 @@ class _Checker:
 
     def err(
         self,
-        rule: str | None,
+        section: str | None,
         key: str | None,
         problem: str,
         suggestion: str | None = None,
         fix: str | None = None,
     ) -> None:
-        self.problems.append(_msg(self.source, rule, key, problem, suggestion, fix))
+        self.problems.append(_msg(self.source, section, key, problem, suggestion, fix))
 
     def keys(
-        self, table: Mapping[str, Any], allowed: tuple[str, ...], rule: str | None, where: str
+        self, table: Mapping[str, Any], allowed: tuple[str, ...], section: str | None, where: str
     ) -> None:
         for key in table:
             if key not in allowed:
-                self.err(
-                    rule,
-                    f"{where}{key}",
-                    f"unknown key {key!r}",
-                    _suggest(key, allowed),
-                    None if _suggest(key, allowed) else f"valid keys: {', '.join(allowed)}",
-                )
+                close = _suggest(key, allowed)
+                fix = None if close else f"valid keys: {', '.join(allowed)}"
+                self.err(section, f"{where}{key}", f"unknown key {key!r}", close, fix)
 
 
 def parse_policy(
@@ -317,7 +313,7 @@ def parse_policy(
             continue
         if rule.name in seen:
             ck.err(
-                rule.name,
+                _rule_label(rule.name),
                 "name",
                 f"duplicate rule name (rules #{seen[rule.name]} and #{index})",
                 None,
@@ -331,7 +327,9 @@ def parse_policy(
     if bake is not None:
         if BAKE_RULE in seen:
             ck.err(
-                BAKE_RULE, "name", "the name 'bake' is reserved for the rule a [bake] block adds"
+                _rule_label(BAKE_RULE),
+                "name",
+                "the name 'bake' is reserved for the rule a [bake] block adds",
             )
         if not table.get("smoke"):
             ck.err(
@@ -415,9 +413,10 @@ def _parse_rule(
 ) -> Rule | None:
     metric = raw.get("metric")
     select_raw = raw.get("select", {})
-    label = raw.get("name") if isinstance(raw.get("name"), str) else None
-    if label is None:
-        label = f"#{index}" + (f" ({metric})" if isinstance(metric, str) else "")
+    if isinstance(raw.get("name"), str):
+        label = _rule_label(raw["name"])
+    else:
+        label = f"rule #{index}" + (f" ({metric})" if isinstance(metric, str) else "")
     before = len(ck.problems)
     ck.keys(raw, RULE_KEYS, label, "")
 
@@ -874,19 +873,16 @@ def _suggest(word: str, choices: Iterable[str]) -> str | None:
 
 def _msg(
     source: str,
-    rule: str | None,
+    section: str | None,
     key: str | None,
     problem: str,
     suggestion: str | None,
     fix: str | None,
 ) -> str:
+    """`FILE, SECTION, key KEY: problem; did you mean ...?` (section: "rule 'x'", "bake", ...)."""
     where = source
-    if rule is not None:
-        where += (
-            f", rule {rule!r}"
-            if not rule.startswith(("#", "smoke", "quarantine", "bake", "alarms"))
-            else f", {_label(rule)}"
-        )
+    if section is not None:
+        where += f", {section}"
     if key is not None:
         where += f", key {key!r}"
     text = f"{where}: {problem}"
@@ -897,8 +893,8 @@ def _msg(
     return text
 
 
-def _label(rule: str) -> str:
-    return f"rule {rule}" if rule.startswith("#") else rule
+def _rule_label(name: str) -> str:
+    return f"rule {name!r}"
 
 
 def _display(file: Path, root: Path) -> str:

@@ -243,3 +243,14 @@ def test_coverage_rules_select_by_path_only(tmp_path: Path) -> None:
         'select = { marker = "critical" }\n',
     )
     assert "rule 'r', key 'select.marker'" in msg and "by `path` only" in msg
+
+
+@pytest.mark.parametrize(
+    "name", ["smoke latency", "bake time", "alarms quiet", "quarantine budget"]
+)
+def test_a_rule_is_named_as_a_rule_whatever_its_name(tmp_path: Path, name: str) -> None:
+    (msg,) = problems(
+        tmp_path,
+        f'[[tool.releasegate.rule]]\nname = "{name}"\nmetric = "tests.total"\nmin = 1\nmaxx = 2\n',
+    )
+    assert msg.startswith(f"pyproject.toml, rule '{name}', key 'maxx'")
