@@ -62,7 +62,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .engine import Gate
+    from .engine import Gate, exit_code
     from .manager import get_plugin_manager, known_metrics
     from .policy import PolicyError, load_policy
     from .sinks.render import terminal_lines
@@ -90,8 +90,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(line)
     for problem in problems:
         _err(f"could not publish: {problem}")
-    code = verdict.exit_code
-    return EXIT_ERROR if problems and code == 0 else code
+    return exit_code(verdict, problems)
 
 
 def cmd_check_policy(args: argparse.Namespace) -> int:

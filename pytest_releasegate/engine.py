@@ -136,9 +136,6 @@ class Gate:
         for record in records:
             self.results.add(record)
 
-    def metric_names(self) -> set[str]:
-        return {r.metric for r in self.rules}
-
     def _call_each(self, hookname: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call every implementation separately so one broken plugin cannot hide the rest."""
         results = []
@@ -260,6 +257,12 @@ class Gate:
             if isinstance(value, BaseException):
                 problems.append(f"{name}: {value}")
         return problems
+
+
+def exit_code(verdict: Verdict, publish_problems: Iterable[str] = ()) -> int:
+    """The process exit code: the verdict's (SPEC §3), or 3 when a pass could not be published."""
+    code = verdict.exit_code
+    return 3 if code == 0 and any(True for _ in publish_problems) else code
 
 
 def _now() -> str:

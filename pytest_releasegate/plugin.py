@@ -59,9 +59,8 @@ def build_options(config: pytest.Config) -> Any:
     policy = config.getoption("gate_policy") or None
     ini_policy = config.getini("releasegate_policy")
     if not policy and ini_policy:
-        policy = str(
-            Path(str(config.rootpath), ini_policy)
-        )  # ini paths are relative to the rootdir
+        # ini paths are relative to the rootdir
+        policy = str(Path(str(config.rootpath), ini_policy))
     return gate_options(
         lambda name: config.getoption(f"gate_{name}"),
         policy=policy,
@@ -191,6 +190,7 @@ class GatePlugin:
 
         self.new_record = TestRecord
         self.interrupted: str | None = None
+        self.ctrl_c = False
         self.publish_problems: list[str] = []
 
     def pytest_report_header(self, config: pytest.Config) -> str:
@@ -255,6 +255,7 @@ class GatePlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
         if excinfo.type is KeyboardInterrupt:  # not pytest's own Session.Interrupted
+            self.ctrl_c = True
             self.interrupted = "the pytest run was interrupted"
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -268,21 +269,18 @@ class GatePlugin:
         if cov is not None:
             self.gate.data["pytest_cov_plugin"] = cov
         if self.interrupted:
-            self.gate.run_errors.append(self.interrupted.strip())
+            self.gate.run_errors.append(self.interrupted)
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             self.gate.data["smoke:progress"] = tr.write_line  # bake rounds, one line each
+        from .engine import exit_code
+
         verdict = self.gate.run()
         self.publish_problems = self.gate.publish(verdict)
-        code = verdict.exit_code
-        if self.publish_problems and code == 0:
-            code = 3
-        if (
-            exitstatus == pytest.ExitCode.INTERRUPTED
-            and self.interrupted == "the pytest run was interrupted"
-        ):
-            code = int(exitstatus)  # Ctrl-C keeps pytest's own status
-        session.exitstatus = code
+        # Ctrl-C keeps pytest's own status.
+        session.exitstatus = (
+            exitstatus if self.ctrl_c else exit_code(verdict, self.publish_problems)
+        )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         verdict: Verdict | None = self.gate.verdict

@@ -39,6 +39,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .aws.action_type import CATEGORIES, check_type_id
+from .cli import EXIT_ERROR, EXIT_USAGE
 from .worker_log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redactor
 
 if TYPE_CHECKING:
@@ -46,8 +47,7 @@ if TYPE_CHECKING:
     from .worker_child import Children
     from .worker_job import JobRunner, JobSettings, OneResult
 
-EXIT_ERROR = 3
-EXIT_USAGE = 4
+
 _QUERY_VALUE = re.compile(r"[A-Za-z0-9_-]{1,50}")
 
 

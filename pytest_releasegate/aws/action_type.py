@@ -34,8 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-EXIT_ERROR = 3
-EXIT_USAGE = 4
+from ..cli import EXIT_ERROR, EXIT_USAGE
+
 _PROVIDER = re.compile(r"[0-9A-Za-z_-]{1,35}")
 _VERSION = re.compile(r"[0-9A-Za-z_-]{1,9}")
 CATEGORIES = ("Source", "Build", "Deploy", "Test", "Invoke", "Approval", "Compute")

@@ -13,8 +13,7 @@ import json
 import os
 import sys
 
-EXIT_ERROR = 3
-EXIT_USAGE = 4
+from ..cli import EXIT_ERROR, EXIT_USAGE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
