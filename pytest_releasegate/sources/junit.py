@@ -54,7 +54,7 @@ __all__ = [
 
 #: Source name for ``--gate-input-junit GLOB`` without ``NAME=``: ``junit:default``.
 DEFAULT_NAME = "default"
-#: Where malformed-file messages go for the tests source (``list[str]``).
+#: Where malformed-file messages are listed, for diagnostics (``list[str]``).
 ERRORS_KEY = "junit_errors"
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -477,8 +477,9 @@ def releasegate_collect(gate: Gate) -> None:
 
     A source that was asked for always has a bucket in ``gate.results``; its
     problems (a glob matching nothing, a malformed file) go into
-    ``gate.results.missing[source]``, and malformed files also into
-    ``gate.data["junit_errors"]``, so rules covering the source error out.
+    ``gate.results.missing[source]``, which makes the rules covering that
+    source error out; malformed files are also listed in
+    ``gate.data["junit_errors"]`` for diagnostics.
     """
     specs = list(gate.options.input_junit or ())
     if not specs:
