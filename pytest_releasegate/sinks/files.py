@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..engine import Gate
 
 
-def _target(gate: Gate, location: str) -> Path:
+def _target(location: str) -> Path:
     path = Path(location)
     if not path.is_absolute():
         path = Path.cwd() / path
@@ -54,11 +54,11 @@ def write_junit(verdict: Verdict, path: Path) -> None:
 def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
     opts = gate.options
     if opts.json:
-        write_json(verdict, _target(gate, opts.json))
+        write_json(verdict, _target(opts.json))
     if opts.junit:
-        write_junit(verdict, _target(gate, opts.junit))
+        write_junit(verdict, _target(opts.junit))
     if opts.markdown:
-        _target(gate, opts.markdown).write_text(markdown(verdict), encoding="utf-8")
+        _target(opts.markdown).write_text(markdown(verdict), encoding="utf-8")
     if opts.save_baseline:
         from ..baseline import write_baseline
 
