@@ -48,6 +48,20 @@ def test_known_secrets_are_scrubbed_whatever_their_shape() -> None:
     )
 
 
+def test_url_encoded_secrets_are_scrubbed_too() -> None:
+    redactor = Redactor(["sec/ret+value=="])
+    assert redactor("url ?t=sec%2Fret%2Bvalue%3D%3D body t=sec%2Fret%2Bvalue%3D%3D") == (
+        f"url ?t={REDACTED} body t={REDACTED}"
+    )
+
+
+def test_the_smoke_checks_scrubber_is_the_same_redactor_without_shapes() -> None:
+    from pytest_releasegate.sources.http_checks import scrub
+
+    token = "A" * 120  # a long token the service itself sent: not ours to hide
+    assert scrub(f"got {token} with pw1", ["pw1"]) == f"got {token} with ***"
+
+
 def test_access_key_ids_keep_only_their_last_four_characters() -> None:
     assert Redactor()("key ASIAQWERTYUIOPAS1234 used") == "key …1234 used"
 
