@@ -207,7 +207,7 @@ class Worker:
             return self.config.concurrency - len(self._in_hand)
 
     def _poll_loop(self) -> int:
-        from .results import classify, describe_error, error_code
+        from .results import Backoff, classify, describe_error, error_code
 
         cfg = self.config
         failures = 0
@@ -232,8 +232,11 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - sorted below
                 code, _status = error_code(exc)
                 if classify(exc).retry:
+                    backoff = Backoff(
+                        base=cfg.poll_interval, cap=cfg.max_backoff, random=self.rng.random
+                    )
                     cap = min(cfg.max_backoff, cfg.poll_interval * 2**failures)
-                    delay = self.rng.random() * cap
+                    delay = backoff.delay(failures)
                     failures += 1
                     self.log.warning(
                         "poll.backoff",
