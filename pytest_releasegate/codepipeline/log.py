@@ -1,9 +1,10 @@
-"""The job worker's event log, credential scrubbing and liveness endpoint.
+"""The job runner's one logger (the worker's and the Lambda's), and the worker's liveness.
 
-One line per event, on stderr: a JSON object (``--log-format json``) or
+One line per event — on stderr for the worker, stdout for the Lambda
+(CloudWatch Logs) — a JSON object (``--log-format json``, the Lambda) or
 ``time LEVEL event key=value …`` (``text``). Every string that reaches a line
 — and every failure message the worker puts on a job — first goes through a
-:class:`Redactor`, which removes the credentials it was told about (the
+:class:`~pytest_releasegate.redact.Redactor`, which removes the credentials it was told about (the
 worker's own, each job's artifact credentials) and anything shaped like an
 AWS secret access key, session token or access key id. Job data is never
 logged, only the ids, names and figures chosen here.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import logging
 import sys
 import threading
 import time
@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from ..redact import REDACTED, Redactor
 
-__all__ = ["REDACTED", "EventLog", "HealthServer", "Heartbeat", "LoggingBridge", "Redactor"]
+__all__ = ["REDACTED", "EventLog", "HealthServer", "Heartbeat", "Redactor"]
 
 
 def _now() -> str:
@@ -153,27 +153,3 @@ class HealthServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-class LoggingBridge(logging.Handler):
-    """Routes stdlib ``logging`` records (the shared AWS modules use it) into an EventLog."""
-
-    def __init__(self, log: EventLog, level: int = logging.WARNING) -> None:
-        super().__init__(level)
-        self.log = log
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string is not worth a crash
-            message = str(record.msg)
-        level = "error" if record.levelno >= logging.ERROR else "warning"
-        self.log.event("library." + record.name.rsplit(".", 1)[-1], level, message=message)
-
-    @classmethod
-    def attach(cls, log: EventLog, name: str = "pytest_releasegate") -> LoggingBridge:
-        bridge = cls(log)
-        logger = logging.getLogger(name)
-        logger.addHandler(bridge)
-        logger.propagate = False
-        return bridge

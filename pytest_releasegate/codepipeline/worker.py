@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import ExitCode
 from .action_type import check_type_id
-from .log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redactor
+from .log import EventLog, HealthServer, Heartbeat, Redactor
 from .worker_options import DEFAULTS
 from .worker_options import add_arguments as add_worker_options
 
@@ -420,7 +420,6 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     redactor = Redactor()
     log = EventLog(config.log_format, redactor=redactor)
-    LoggingBridge.attach(log)
     try:
         import boto3
 
