@@ -155,6 +155,10 @@ class JobSettings:
     keep_workdirs: bool = False
     #: Makes an S3 client from a job's artifact credentials.
     s3: Callable[[ArtifactCredentials], Any] = s3_client
+    #: Starts the gate child and waits for it (:func:`.child.run_child`'s signature:
+    #: command, cwd, env, output, timeout, children); the place for a launcher that
+    #: isolates the child further.
+    launch: Callable[..., ChildRun] = run_child
 
 
 class SharedS3:
@@ -515,7 +519,7 @@ class JobRunner:
             extra[STATE_IN_ENV] = str(state_in)
         env = child_environ(self.environ, secrets=self.log.redactor.secrets(), extra=extra)
         output = workdir / OUTPUT_LOG
-        run = run_child(
+        run = self.settings.launch(
             command, cwd=src, env=env, output=output, timeout=timeout, children=self.children
         )
         self.log.info(
