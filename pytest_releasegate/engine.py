@@ -34,6 +34,7 @@ class GateOptions:
     junit: str | None = None
     markdown: str | None = None
     input_junit: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
+    input_coverage: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
     coverage: str | None = None
     base_url: str | None = None
     baseline: str | None = None
@@ -60,6 +61,11 @@ class GateOptions:
                 parse_input_spec(spec)
             except ValueError as exc:
                 out.append(f"bad option {prefix}input-junit {spec!r}: {exc}")
+        for spec in self.input_coverage:
+            try:
+                parse_input_spec(spec)
+            except ValueError as exc:
+                out.append(f"bad option {prefix}input-coverage {spec!r}: {exc}")
         return out
 
 
@@ -158,6 +164,7 @@ class Gate:
         wanted = {
             "coverage": "coverage" in metrics
             or bool(self.options.coverage)
+            or bool(self.options.input_coverage)
             or "pytest_cov_plugin" in self.data,
             "junit": bool(self.options.input_junit),
             "smoke": "smoke" in metrics,
@@ -247,6 +254,7 @@ class Gate:
             tool_version=__version__,
             warnings=(*self.policy.warnings_for(self.profile), *self.warnings),
             warn_as=self.policy.warn_as,
+            coverage_unmapped=tuple(self.data.get("coverage_unmapped", ())),
         )
         return self.verdict
 

@@ -273,6 +273,8 @@ class Verdict(NamedTuple):
     tool_version: str
     warnings: tuple[str, ...] = ()
     warn_as: str = "success"
+    #: Coverage report files whose paths map to no project file (SPEC §9).
+    coverage_unmapped: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def failed_rules(self) -> list[RuleResult]:
@@ -321,7 +323,7 @@ class Verdict(NamedTuple):
         return f"releasegate: {word} \u2014 {detail} {where}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "schema": VERDICT_SCHEMA,
             "verdict": self.verdict.value,
             "profile": self.profile,
@@ -335,6 +337,9 @@ class Verdict(NamedTuple):
             "finished_at": self.finished_at,
             "tool_version": self.tool_version,
         }
+        if self.coverage_unmapped:
+            out["coverage_unmapped"] = list(self.coverage_unmapped)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
@@ -354,6 +359,7 @@ class Verdict(NamedTuple):
                 tool_version=str(data.get("tool_version", "")),
                 warnings=tuple(data.get("warnings") or ()),
                 warn_as=str(data.get("warn_as", "success")),
+                coverage_unmapped=tuple(data.get("coverage_unmapped") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed verdict JSON: {exc}") from None

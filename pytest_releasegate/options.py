@@ -43,6 +43,13 @@ SPECS = (
         kind="list",
     ),
     OptionSpec(
+        "input_coverage",
+        "coverage reports from other tools: Cobertura, Clover, JaCoCo, LCOV, Go profiles, "
+        "coverage.py JSON (repeatable; source coverage:NAME)",
+        "[NAME=]GLOB",
+        kind="list",
+    ),
+    OptionSpec(
         "coverage", "coverage data file (default: pytest-cov's, else .coverage)", "PATH", path=True
     ),
     OptionSpec("base_url", "base URL of smoke checks", "URL", env="RELEASEGATE_BASE_URL"),

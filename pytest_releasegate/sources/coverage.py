@@ -121,6 +121,16 @@ def releasegate_add_metrics() -> list[MetricInfo]:
 def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     if rule.metric not in WHOLE_METRICS and rule.metric not in DIFF_METRICS:
         return None
+    if rule.select.source is not None or gate.options.input_coverage:
+        # Reports from other tools (source coverage:NAME), alone or with this data.
+        from .polycov import measure
+
+        return measure(gate, rule)
+    return measure_coveragepy(gate, rule)
+
+
+def measure_coveragepy(gate: Gate, rule: Rule) -> Measurement:
+    """A coverage rule over coverage.py's data alone (source ``coverage.py``)."""
     other = sorted(k for k in rule.select.to_json() if k != "path")
     if other:
         # A test selection (marker, nodeid, ...) cannot narrow coverage data:
@@ -146,9 +156,17 @@ def releasegate_metrics(gate: Gate) -> dict[str, float]:
     change); its unselected diff values are reported instead.
     """
     metrics = {r.metric for r in gate.rules}
-    asked = gate.options.coverage or pytest_cov_facts(gate.data.get("pytest_cov_plugin"))
+    asked = (
+        gate.options.coverage
+        or gate.options.input_coverage
+        or pytest_cov_facts(gate.data.get("pytest_cov_plugin"))
+    )
     if not asked and not metrics & (WHOLE_METRICS | DIFF_METRICS):
         return {}  # no coverage in this run: not even an import of coverage.py
+    if gate.options.input_coverage:
+        from .polycov import whole_metrics
+
+        return whole_metrics(gate)
     state = state_of(gate)
     out: dict[str, float] = {}
     wants_whole = bool(metrics & WHOLE_METRICS) or (state.explicit and not metrics & DIFF_METRICS)
@@ -494,6 +512,11 @@ def _fails_floor(value: float, floor: float, precision: int) -> bool:
 
 def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
     diff = diff_coverage(gate, rule.base or DEFAULT_BASE, rule.select.path, state)
+    return measurement_of_diff(rule, diff, state.precision)
+
+
+def measurement_of_diff(rule: Rule, diff: Diff, precision: int) -> Measurement:
+    """The rule's diff metric from a computed :class:`Diff`."""
     executable, uncovered = _diff_counts(diff)
     against = f"against {diff.base} (merge-base {diff.merge_base[:12]})"
     if executable == 0:
@@ -503,14 +526,14 @@ def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
         )
         # SPEC §2: no coverable changed lines passes, and says so.
         if rule.metric == DIFF_PERCENT:
-            return Measurement(100.0, message, precision=state.precision)
+            return Measurement(100.0, message, precision=precision)
         return Measurement(0, message)
     message = f"{executable - uncovered} of {executable} changed executable lines covered {against}"
     if uncovered:
         message += "; uncovered: " + _describe_uncovered(diff)
     if rule.metric == DIFF_PERCENT:
         pct = 100.0 * (executable - uncovered) / executable
-        return Measurement(pct, message, precision=state.precision)
+        return Measurement(pct, message, precision=precision)
     return Measurement(uncovered, message)
 
 

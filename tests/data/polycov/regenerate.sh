@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Regenerate every committed coverage report in reports/ from the sample
+# projects here, with the real producers. Only this script needs Node, Go,
+# gcc/gcovr/lcov and Java/JaCoCo; the tests read the committed reports.
+#
+# The projects are built in $BUILD (default /tmp/polycov-build), so reports
+# that hold absolute paths hold that "build machine" prefix, as a CI agent's
+# reports do; the tests map it back with [tool.releasegate.coverage] paths.
+#
+#   NODE_BIN=/path/to/node_modules/.bin  (c8 and nyc: npm install c8@10 nyc@17)
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+BUILD="${BUILD:-/tmp/polycov-build}"
+NODE_BIN="${NODE_BIN:-/tmp/polycov-tools/node_modules/.bin}"
+OUT="$HERE/reports"
+rm -rf "$BUILD" "$OUT"
+mkdir -p "$BUILD" "$OUT"
+cp -r "$HERE/js" "$HERE/go" "$HERE/c" "$HERE/java" "$HERE/python" "$BUILD/"
+
+versions="$OUT/VERSIONS.txt"
+: > "$versions"
+
+# -- JavaScript: c8 (V8 coverage) and nyc (Istanbul instrumentation) ----------
+cd "$BUILD/js"
+echo "node $(node --version)" >> "$versions"
+echo "c8 $("$NODE_BIN/c8" --version)" >> "$versions"
+echo "nyc $("$NODE_BIN/nyc" --version)" >> "$versions"
+for tool in c8 nyc; do
+  mkdir -p "$OUT/$tool"
+  "$NODE_BIN/$tool" --reporter=lcov --reporter=cobertura --reporter=clover \
+    --reporter=json-summary --reporter=text-summary --reporter=text \
+    --report-dir="$OUT/$tool" node test.js > "$OUT/$tool/summary.txt"
+  rm -rf "$OUT/$tool/lcov-report" "$OUT/$tool/tmp" .nyc_output coverage
+done
+
+# -- Go ----------------------------------------------------------------------
+cd "$BUILD/go"
+echo "$(go version)" >> "$versions"
+mkdir -p "$OUT/go"
+export GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$BUILD/gocache"
+go test -covermode=count -coverprofile="$OUT/go/count.out" ./... > "$OUT/go/test.txt"
+go tool cover -func="$OUT/go/count.out" > "$OUT/go/count.func.txt"
+go test -covermode=set -coverprofile="$OUT/go/set.out" ./...
+go tool cover -func="$OUT/go/set.out" > "$OUT/go/set.func.txt"
+# Two runs appended (as CI scripts concatenate shards): repeated blocks.
+go test -covermode=count -coverprofile=a.out -run 'TestDivide|TestArea' ./...
+go test -covermode=count -coverprofile=b.out -run 'TestSign|TestSum' ./...
+{ cat a.out; tail -n +2 b.out; } > "$OUT/go/appended.out"
+go tool cover -func="$OUT/go/appended.out" > "$OUT/go/appended.func.txt"
+# -coverpkg: every package's blocks in every test binary's profile.
+go test -covermode=atomic -coverpkg=./... -coverprofile="$OUT/go/coverpkg.out" ./...
+go tool cover -func="$OUT/go/coverpkg.out" > "$OUT/go/coverpkg.func.txt"
+
+# -- C: gcc --coverage, then gcovr and lcov ----------------------------------
+cd "$BUILD/c"
+echo "$(gcc --version | head -1)" >> "$versions"
+echo "$(gcovr --version | head -1)" >> "$versions"
+echo "$(lcov --version)" >> "$versions"
+mkdir -p "$OUT/gcovr" "$OUT/lcov"
+gcc --coverage -O0 -o calc_test main.c calc.c
+./calc_test
+gcovr -r . --cobertura "$OUT/gcovr/cobertura.xml" --lcov "$OUT/gcovr/lcov.info" \
+  --jacoco "$OUT/gcovr/jacoco.xml" --clover "$OUT/gcovr/clover.xml" \
+  --txt-summary --txt "$OUT/gcovr/report.txt" > "$OUT/gcovr/summary.txt"
+lcov --quiet --capture --directory . --rc lcov_branch_coverage=1 --output-file "$OUT/lcov/lcov.info"
+lcov --summary "$OUT/lcov/lcov.info" --rc lcov_branch_coverage=1 > "$OUT/lcov/summary.txt" 2>&1
+
+# -- Java: the JaCoCo agent, then JaCoCo's report engine (Ant task) ---------
+cd "$BUILD/java"
+echo "$(java -version 2>&1 | head -1)" >> "$versions"
+echo "jacoco $(basename "$(readlink -f /usr/share/java/org.jacoco.core.jar)")" >> "$versions"
+echo "$(ant -version)" >> "$versions"
+mkdir -p classes "$OUT/jacoco"
+javac --release 11 -g -d classes src/main/java/com/example/calc/*.java
+# Debian's agent jar carries the runtime agent as a resource.
+unzip -p /usr/share/java/org.jacoco.agent.jar jacocoagent.jar > jacocoagent.jar
+java -javaagent:jacocoagent.jar=destfile=jacoco.exec,includes=com.example.* \
+  -cp classes com.example.calc.Main
+ant -q report
+cp jacoco.xml jacoco.csv "$OUT/jacoco/"
+cp html/index.html "$OUT/jacoco/index.html"
+
+# -- Python: coverage.py's own reports -----------------------------------------
+cd "$BUILD/python"
+echo "coverage $(python -m coverage --version | head -1)" >> "$versions"
+python -m coverage run --branch -m pytest -q -p no:cacheprovider -p no:releasegate test_pricing.py
+mkdir -p "$OUT/coveragepy"
+python -m coverage xml -o "$OUT/coveragepy/coverage.xml"
+python -m coverage lcov -o "$OUT/coveragepy/lcov.info"
+python -m coverage json -o "$OUT/coveragepy/coverage.json"
+python -m coverage report --precision=2 > "$OUT/coveragepy/report.txt"
+cp .coverage "$OUT/coveragepy/coverage.db"
+echo "reports written to $OUT"
