@@ -5,7 +5,9 @@ In order (SPEC §9): Cobertura ``<sources>`` (each tried); JaCoCo
 ``src/main/kotlin``, ``src``; ``[tool.releasegate.coverage] source-roots``
 replaces them, ``"."`` being the root); Go import paths through the
 ``go.mod`` files in the project; the name itself, absolute under the root,
-or relative to the root, then to the report's own folder; then the policy's
+or relative to the root, then to the report's own folder and each folder
+above it up to the root (Istanbul and gcovr name files relative to the folder
+they ran in, and write their report below it); then the policy's
 ``paths`` remaps (``{"web/" = ["/build/web/"]}``: a name starting with an
 alias is re-rooted at the canonical prefix, as coverage.py's ``[paths]``).
 The first candidate that is an existing file under the root wins; a name
@@ -92,7 +94,12 @@ class PathMapper:
             yield name
         else:
             yield posixpath.join(root, name)
-            yield posixpath.join(here, name)
+            folder = here
+            while True:
+                yield posixpath.join(folder, name)
+                if not folder.startswith(root + "/"):
+                    break
+                folder = posixpath.dirname(folder)
 
     def _remapped(self, raw: str) -> Iterator[str]:
         for alias, canonical in self.remaps:

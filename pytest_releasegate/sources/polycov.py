@@ -120,6 +120,7 @@ def _collect(gate: Gate) -> PolyState:
                     else:
                         merge_into(known, data)
         for label, names in src.unmapped.items():
+            names.sort()
             example = names[0]
             gate.warnings.append(
                 f"coverage report {label} ({source}): {len(names)} of its files map to no file "
@@ -131,7 +132,7 @@ def _collect(gate: Gate) -> PolyState:
                     "source": source,
                     "report": label,
                     "count": len(names),
-                    "paths": sorted(names)[:_UNMAPPED_LISTED],
+                    "paths": names[:_UNMAPPED_LISTED],
                 }
             )
         if problems:

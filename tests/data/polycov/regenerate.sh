@@ -12,16 +12,16 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 BUILD="${BUILD:-/tmp/polycov-build}"
 NODE_BIN="${NODE_BIN:-/tmp/polycov-tools/node_modules/.bin}"
-OUT="$HERE/reports"
-rm -rf "$BUILD" "$OUT"
-mkdir -p "$BUILD" "$OUT"
+rm -rf "$BUILD" "$HERE"/*/reports
+mkdir -p "$BUILD"
 cp -r "$HERE/js" "$HERE/go" "$HERE/c" "$HERE/java" "$HERE/python" "$BUILD/"
 
-versions="$OUT/VERSIONS.txt"
+versions="$HERE/VERSIONS.txt"
 : > "$versions"
 
 # -- JavaScript: c8 (V8 coverage) and nyc (Istanbul instrumentation) ----------
 cd "$BUILD/js"
+OUT="$HERE/js/reports"
 echo "node $(node --version)" >> "$versions"
 echo "c8 $("$NODE_BIN/c8" --version)" >> "$versions"
 echo "nyc $("$NODE_BIN/nyc" --version)" >> "$versions"
@@ -35,24 +35,26 @@ done
 
 # -- Go ----------------------------------------------------------------------
 cd "$BUILD/go"
+OUT="$HERE/go/reports"
 echo "$(go version)" >> "$versions"
-mkdir -p "$OUT/go"
+mkdir -p "$OUT"
 export GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$BUILD/gocache"
-go test -covermode=count -coverprofile="$OUT/go/count.out" ./... > "$OUT/go/test.txt"
-go tool cover -func="$OUT/go/count.out" > "$OUT/go/count.func.txt"
-go test -covermode=set -coverprofile="$OUT/go/set.out" ./...
-go tool cover -func="$OUT/go/set.out" > "$OUT/go/set.func.txt"
+go test -covermode=count -coverprofile="$OUT/count.out" ./... > "$OUT/test.txt"
+go tool cover -func="$OUT/count.out" > "$OUT/count.func.txt"
+go test -covermode=set -coverprofile="$OUT/set.out" ./...
+go tool cover -func="$OUT/set.out" > "$OUT/set.func.txt"
 # Two runs appended (as CI scripts concatenate shards): repeated blocks.
 go test -covermode=count -coverprofile=a.out -run 'TestDivide|TestArea' ./...
 go test -covermode=count -coverprofile=b.out -run 'TestSign|TestSum' ./...
-{ cat a.out; tail -n +2 b.out; } > "$OUT/go/appended.out"
-go tool cover -func="$OUT/go/appended.out" > "$OUT/go/appended.func.txt"
+{ cat a.out; tail -n +2 b.out; } > "$OUT/appended.out"
+go tool cover -func="$OUT/appended.out" > "$OUT/appended.func.txt"
 # -coverpkg: every package's blocks in every test binary's profile.
-go test -covermode=atomic -coverpkg=./... -coverprofile="$OUT/go/coverpkg.out" ./...
-go tool cover -func="$OUT/go/coverpkg.out" > "$OUT/go/coverpkg.func.txt"
+go test -covermode=atomic -coverpkg=./... -coverprofile="$OUT/coverpkg.out" ./...
+go tool cover -func="$OUT/coverpkg.out" > "$OUT/coverpkg.func.txt"
 
 # -- C: gcc --coverage, then gcovr and lcov ----------------------------------
 cd "$BUILD/c"
+OUT="$HERE/c/reports"
 echo "$(gcc --version | head -1)" >> "$versions"
 echo "$(gcovr --version | head -1)" >> "$versions"
 echo "$(lcov --version)" >> "$versions"
@@ -67,27 +69,28 @@ lcov --summary "$OUT/lcov/lcov.info" --rc lcov_branch_coverage=1 > "$OUT/lcov/su
 
 # -- Java: the JaCoCo agent, then JaCoCo's report engine (Ant task) ---------
 cd "$BUILD/java"
+OUT="$HERE/java/reports"
 echo "$(java -version 2>&1 | head -1)" >> "$versions"
 echo "jacoco $(basename "$(readlink -f /usr/share/java/org.jacoco.core.jar)")" >> "$versions"
 echo "$(ant -version)" >> "$versions"
-mkdir -p classes "$OUT/jacoco"
+mkdir -p classes "$OUT"
 javac --release 11 -g -d classes src/main/java/com/example/calc/*.java
 # Debian's agent jar carries the runtime agent as a resource.
 unzip -p /usr/share/java/org.jacoco.agent.jar jacocoagent.jar > jacocoagent.jar
 java -javaagent:jacocoagent.jar=destfile=jacoco.exec,includes=com.example.* \
   -cp classes com.example.calc.Main
 ant -q report
-cp jacoco.xml jacoco.csv "$OUT/jacoco/"
-cp html/index.html "$OUT/jacoco/index.html"
+cp jacoco.xml jacoco.csv "$OUT/"
+cp html/index.html "$OUT/index.html"
 
 # -- Python: coverage.py's own reports -----------------------------------------
 cd "$BUILD/python"
+OUT="$HERE/python/reports"
 echo "coverage $(python -m coverage --version | head -1)" >> "$versions"
 python -m coverage run --branch -m pytest -q -p no:cacheprovider -p no:releasegate test_pricing.py
-mkdir -p "$OUT/coveragepy"
-python -m coverage xml -o "$OUT/coveragepy/coverage.xml"
-python -m coverage lcov -o "$OUT/coveragepy/lcov.info"
-python -m coverage json -o "$OUT/coveragepy/coverage.json"
-python -m coverage report --precision=2 > "$OUT/coveragepy/report.txt"
-cp .coverage "$OUT/coveragepy/coverage.db"
-echo "reports written to $OUT"
+mkdir -p "$OUT"
+python -m coverage xml -o "$OUT/coverage.xml"
+python -m coverage lcov -o "$OUT/lcov.info"
+python -m coverage json -o "$OUT/coverage.json"
+python -m coverage report --precision=2 > "$OUT/report.txt"
+echo "reports written to $HERE/*/reports"
