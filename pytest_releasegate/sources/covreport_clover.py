@@ -16,13 +16,15 @@ coverage of test code; gcovr writes a placeholder file there).
 from __future__ import annotations
 
 from .covreport import MAX_LINE_NUMBER, FileData, ReportData, ReportError, count, line_number
+from .covreport_xml import MAX_DEPTH, too_deep
 
 
 class CloverHandler:
-    __slots__ = ("current", "in_tests", "report")
+    __slots__ = ("current", "depth", "in_tests", "report")
 
     def __init__(self, report: ReportData) -> None:
         self.report = report
+        self.depth = 0
         self.current: FileData | None = None
         self.in_tests = False
 
@@ -57,7 +59,11 @@ class CloverHandler:
                 hits is None and kind == "cond" and (true_count or false_count)
             ):
                 current.covered.add(number)
-        elif tag == "file":
+            return
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            too_deep()
+        if tag == "file":
             if self.in_tests:
                 return
             name = attrs.get("path") or attrs.get("name")
@@ -69,6 +75,9 @@ class CloverHandler:
             self.in_tests = True
 
     def end(self, tag: str) -> None:
+        if tag == "line":
+            return
+        self.depth -= 1
         if tag == "file":
             self.current = None
         elif tag == "testproject":

@@ -15,18 +15,20 @@ import re
 from typing import Any
 
 from .covreport import MAX_LINE_NUMBER, FileData, ReportData, ReportError, count, line_number
+from .covreport_xml import MAX_DEPTH, too_deep
 
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
 
 
 class CoberturaHandler:
-    __slots__ = ("current", "in_methods", "parser", "report", "text")
+    __slots__ = ("current", "depth", "in_methods", "parser", "report", "text")
 
     def __init__(self, report: ReportData, parser: Any) -> None:
         self.report = report
         self.parser = parser
         self.current: FileData | None = None
         self.in_methods = 0
+        self.depth = 0
         self.text: list[str] = []
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
@@ -40,21 +42,24 @@ class CoberturaHandler:
                 number = line_number(attrs.get("number", ""), "<line> number")
             if not 0 < number <= MAX_LINE_NUMBER:
                 line_number(str(number), "<line> number")
-            hits = attrs.get("hits", "0")
             current.measured.add(number)
-            if hits != "0" and count(hits, "<line> hits"):
-                current.covered.add(number)
+            hits = attrs.get("hits", "0")
+            if hits != "0":
+                try:
+                    n = int(hits)
+                except ValueError:
+                    n = count(hits, "<line> hits")
+                if n > 0:
+                    current.covered.add(number)
+                elif n < 0:
+                    count(hits, "<line> hits")
             if attrs.get("branch") == "true":
-                found = _CONDITION.search(attrs.get("condition-coverage", ""))
-                if found:
-                    taken, total = int(found.group(1)), int(found.group(2))
-                    if taken > total:
-                        raise ReportError(f"condition-coverage {taken}/{total} takes more than all")
-                    if total:
-                        known = current.branch_counts.get(number)
-                        if known is None or known[0] < taken:
-                            current.branch_counts[number] = (taken, total)
-        elif tag == "class":
+                self._branch(current, number, attrs.get("condition-coverage", ""))
+            return
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            too_deep()
+        if tag == "class":
             filename = attrs.get("filename")
             if not filename:
                 raise ReportError("<class> without a filename attribute")
@@ -64,10 +69,26 @@ class CoberturaHandler:
         elif tag == "source":
             self.text = []
             self.parser.CharacterDataHandler = self.text.append
-        elif tag == "coverage" and self.report.files:
+        elif tag == "coverage" and self.depth > 1:
             raise ReportError("<coverage> inside <coverage>")
 
+    @staticmethod
+    def _branch(current: FileData, number: int, condition: str) -> None:
+        found = _CONDITION.search(condition)
+        if not found:
+            return
+        taken, total = int(found.group(1)), int(found.group(2))
+        if taken > total:
+            raise ReportError(f"condition-coverage {taken}/{total} takes more than all")
+        if total:
+            known = current.branch_counts.get(number)
+            if known is None or known[0] < taken:
+                current.branch_counts[number] = (taken, total)
+
     def end(self, tag: str) -> None:
+        if tag == "line":
+            return
+        self.depth -= 1
         if tag == "class":
             self.current = None
         elif tag == "methods":

@@ -14,13 +14,15 @@ line only which branches ran). Files are named
 from __future__ import annotations
 
 from .covreport import MAX_LINE_NUMBER, FileData, ReportData, ReportError, count, line_number
+from .covreport_xml import MAX_DEPTH, too_deep
 
 
 class JaCoCoHandler:
-    __slots__ = ("counters", "current", "package", "report", "saw_line", "uncounted")
+    __slots__ = ("counters", "current", "depth", "package", "report", "saw_line", "uncounted")
 
     def __init__(self, report: ReportData) -> None:
         self.report = report
+        self.depth = 0
         self.package = ""
         self.current: FileData | None = None
         self.saw_line = False
@@ -53,7 +55,11 @@ class JaCoCoHandler:
                 known = current.branch_counts.get(number)
                 if known is None or known[0] < taken:
                     current.branch_counts[number] = (taken, total)
-        elif tag == "counter":
+            return
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            too_deep()
+        if tag == "counter":
             if self.current is not None:
                 kind = attrs.get("type", "")
                 if kind in ("LINE", "BRANCH"):
@@ -72,6 +78,9 @@ class JaCoCoHandler:
             self.package = attrs.get("name", "").strip("/")
 
     def end(self, tag: str) -> None:
+        if tag == "line":
+            return
+        self.depth -= 1
         if tag == "sourcefile":
             current = self.current
             per_file = not self.saw_line or self.uncounted

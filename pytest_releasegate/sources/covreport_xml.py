@@ -20,7 +20,21 @@ _CHUNK = 64 * 1024
 _MAX_DEPTH = 64
 
 
+MAX_DEPTH = _MAX_DEPTH
+
+
+def too_deep() -> NoReturn:
+    raise ReportError(f"elements nested more than {_MAX_DEPTH} deep")
+
+
 class Handler(Protocol):
+    """A format's reader: ``start``/``end`` become the parser's handlers once the format
+    is known. Each counts its own nesting ``depth`` (except on its hot leaf element,
+    ``<line>``, to keep the per-line path short) and calls :func:`too_deep` past
+    ``MAX_DEPTH``."""
+
+    depth: int
+
     def start(self, tag: str, attrs: dict[str, str]) -> None: ...
     def end(self, tag: str) -> None: ...
 
@@ -30,72 +44,59 @@ class _Dispatch:
 
     def __init__(self, parser: Any) -> None:
         self.parser = parser
-        self.depth = 0
         self.handler: Handler | None = None
         self.report: ReportData | None = None
-        self.root_attrs: dict[str, str] = {}
-
-    def refuse(self, message: str) -> NoReturn:
-        raise ReportError(message)
+        self.root: dict[str, str] | None = None
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            self.refuse(f"elements nested more than {_MAX_DEPTH} deep")
-        if self.handler is not None:
-            self.handler.start(tag, attrs)
-            return
-        if self.depth == 1:
+        if self.root is None:
             if tag == "report":
                 self._use("jacoco")
-            elif tag == "coverage":
-                if "line-rate" in attrs or "lines-valid" in attrs:
-                    self._use("cobertura")
-                elif "clover" in attrs:
-                    self._use("clover")
-                else:
-                    self.root_attrs = attrs
-                return
-            else:
-                self.refuse(
+            elif tag != "coverage":
+                raise ReportError(
                     f"root element <{tag}> is not a coverage report "
                     "(Cobertura or Clover <coverage>, JaCoCo <report>)"
                 )
+            elif "line-rate" in attrs or "lines-valid" in attrs:
+                self._use("cobertura")
+            elif "clover" in attrs:
+                self._use("clover")
+            else:
+                self.root = attrs  # undecided: look at the first child
+                return
             assert self.handler is not None
             self.handler.start(tag, attrs)
             return
         # The first child of an undecided <coverage>.
-        if tag in ("project", "testproject"):
-            self._use("clover")
-        else:
-            self._use("cobertura")
+        self._use("clover" if tag in ("project", "testproject") else "cobertura")
         assert self.handler is not None
-        self.handler.start("coverage", self.root_attrs)
+        self.handler.start("coverage", self.root)
         self.handler.start(tag, attrs)
 
     def end(self, tag: str) -> None:
-        self.depth -= 1
-        if self.handler is not None:
-            self.handler.end(tag)
-        elif self.depth == 0 and tag == "coverage":
-            self._use("cobertura")  # an empty <coverage/>: no files
+        # Only an empty, undecided <coverage/> gets here: no files.
+        self._use("cobertura")
 
     def _use(self, fmt: str) -> None:
+        handler: Handler
         if fmt == "jacoco":
             from .covreport_jacoco import JaCoCoHandler
 
             self.report = ReportData("jacoco", "jacoco")
-            self.handler = JaCoCoHandler(self.report)
+            handler = JaCoCoHandler(self.report)
         elif fmt == "clover":
             from .covreport_clover import CloverHandler
 
             self.report = ReportData("clover")
-            self.handler = CloverHandler(self.report)
+            handler = CloverHandler(self.report)
         else:
             from .covreport_cobertura import CoberturaHandler
 
             self.report = ReportData("cobertura", "cobertura")
-            self.handler = CoberturaHandler(self.report, self.parser)
+            handler = CoberturaHandler(self.report, self.parser)
+        self.handler = handler
+        self.parser.StartElementHandler = handler.start
+        self.parser.EndElementHandler = handler.end
 
 
 def read_xml_report(stream: BinaryIO, chunk_size: int = _CHUNK) -> ReportData:
@@ -133,11 +134,6 @@ def read_xml_report(stream: BinaryIO, chunk_size: int = _CHUNK) -> ReportData:
             parser.Parse(chunk, not chunk)
             if not chunk:
                 break
-            if dispatch.handler is not None:
-                # The format is known: call its handlers directly from now on.
-                handler = dispatch.handler
-                parser.StartElementHandler = _deep(dispatch, handler)
-                parser.EndElementHandler = _deep_end(dispatch, handler)
     except ReportError as exc:
         raise ReportError(f"line {parser.CurrentLineNumber}: {exc}") from None
     except expat.ExpatError as exc:
@@ -148,26 +144,3 @@ def read_xml_report(stream: BinaryIO, chunk_size: int = _CHUNK) -> ReportData:
     if dispatch.report is None:
         raise ReportError("no root element")
     return dispatch.report
-
-
-def _deep(dispatch: _Dispatch, handler: Handler) -> Any:
-    start = handler.start
-
-    def deep_start(tag: str, attrs: dict[str, str]) -> None:
-        depth = dispatch.depth + 1
-        if depth > _MAX_DEPTH:
-            raise ReportError(f"elements nested more than {_MAX_DEPTH} deep")
-        dispatch.depth = depth
-        start(tag, attrs)
-
-    return deep_start
-
-
-def _deep_end(dispatch: _Dispatch, handler: Handler) -> Any:
-    end = handler.end
-
-    def deep_end(tag: str) -> None:
-        dispatch.depth -= 1
-        end(tag)
-
-    return deep_end

@@ -56,6 +56,8 @@ class SourceData:
 @dataclass
 class PolyState:
     sources: dict[str, SourceData] = field(default_factory=dict)
+    #: (source names, with coverage.py) → the combined per-file report, built once per run.
+    reports: dict[tuple[tuple[str, ...], bool], Report] = field(default_factory=dict)
 
 
 def input_specs(gate: Gate) -> list[str]:
@@ -242,28 +244,20 @@ def measure(gate: Gate, rule: Rule) -> Measurement:
         return Measurement.absent(str(exc))
     if not scope.sources and not py_files:
         return Measurement.absent("no coverage data: no coverage.py data and no coverage reports")
-    files, has_branches = _combined(scope, py_files)
-    return _measure_whole(cov_state, rule, files, has_branches, scope)
+    key = (tuple(s.name for s in scope.sources), scope.coverage_py)
+    report = state_of(gate).reports.get(key)
+    if report is None:
+        files, has_branches = _combined(scope, py_files)
+        report = state_of(gate).reports[key] = _report(cov_state, files, has_branches)
+    return _measure_whole(cov_state, rule, report, scope)
 
 
-def _measure_whole(
-    cov_state: CoverageState,
-    rule: Rule,
-    files: dict[str, FileData],
-    has_branches: bool,
-    scope: _Scope,
-) -> Measurement:
+def _report(cov_state: CoverageState, files: dict[str, FileData], has_branches: bool) -> Report:
+    """Per-file coverage.py ``Numbers`` for the combined files (what the reporting needs)."""
     from coverage.results import Numbers
 
-    from .coverage import BRANCH_PERCENT, FileCoverage, Report
-    from .coverage import _measure_whole as measure_report
+    from .coverage import FileCoverage, Report
 
-    if rule.metric == BRANCH_PERCENT and not has_branches:
-        names = ", ".join(s.name for s in scope.sources) or COVERAGE_PY
-        return Measurement.absent(
-            f"the coverage data ({names}) has no branch measurements: Go profiles have none, "
-            "and other tools write them only when asked (see docs/coverage.md)"
-        )
     p = cov_state.precision
     entries = []
     for path, data in files.items():
@@ -279,7 +273,21 @@ def _measure_whole(
         )
         entries.append(FileCoverage(path, data.name, numbers, frozenset(), frozenset()))
     entries.sort(key=lambda f: f.path)
-    report: Report = Report(files=entries, has_arcs=has_branches)
+    return Report(files=entries, has_arcs=has_branches)
+
+
+def _measure_whole(
+    cov_state: CoverageState, rule: Rule, report: Report, scope: _Scope
+) -> Measurement:
+    from .coverage import BRANCH_PERCENT
+    from .coverage import _measure_whole as measure_report
+
+    if rule.metric == BRANCH_PERCENT and not report.has_arcs:
+        names = ", ".join(s.name for s in scope.sources) or COVERAGE_PY
+        return Measurement.absent(
+            f"the coverage data ({names}) has no branch measurements: Go profiles have none, "
+            "and other tools write them only when asked (see docs/coverage.md)"
+        )
     return measure_report(cov_state, rule, report)
 
 
