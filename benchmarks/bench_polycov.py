@@ -81,7 +81,9 @@ def generate(root: Path, lines: int) -> None:
                 lcov.write(f"DA:{n},{hits}\n")
                 if n % 10 == 0:
                     taken = 1 if hits else 0
-                    lcov.write(f"BRDA:{n},0,0,{taken}\nBRDA:{n},0,1,{hits and 1 if n % 20 else 0}\n")
+                    lcov.write(
+                        f"BRDA:{n},0,0,{taken}\nBRDA:{n},0,1,{hits and 1 if n % 20 else 0}\n"
+                    )
                     both = taken + (1 if hits and n % 20 else 0)
                     xml.write(
                         f'\t\t\t\t\t\t<line number="{n}" hits="{hits}" branch="true" '
@@ -107,7 +109,9 @@ def _child_ours(root: Path, report: str) -> dict[str, int]:
     gate = Gate(policy, GateOptions(input_coverage=[report]), rootdir=root, pm=pm)
     verdict = gate.run()
     if verdict.verdict.value != "pass" or verdict.warnings:
-        raise SystemExit(f"unexpected verdict {verdict.verdict}: {verdict.rules} {verdict.warnings}")
+        raise SystemExit(
+            f"unexpected verdict {verdict.verdict}: {verdict.rules} {verdict.warnings}"
+        )
     missing = int(verdict.metrics["coverage.missing_lines"])
     measured = sum(
         len(f.measured) for s in gate.data["polycov"].sources.values() for f in s.files.values()
@@ -238,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"counts (all readers agree): {counts['lcov']}")
     best = {m: min(r["seconds"] for r in rs) for m, rs in results.items()}
     peak = {m: min(r["rss_mib"] for r in rs) for m, rs in results.items()}
-    print(f"{'reader':<12} {'time s':>7} {'peak MiB':>9} {'t/diff-cover':>13} {'t/pycobertura':>14}")
+    print(
+        f"{'reader':<12} {'time s':>7} {'peak MiB':>9} {'t/diff-cover':>13} {'t/pycobertura':>14}"
+    )
     for mode in MODES:
         if mode == "python":
             print(f"{mode:<12} {'':>7} {peak[mode]:>9.1f}   (interpreter alone)")
