@@ -153,3 +153,31 @@ def test_go_blocks_give_statements_and_lines() -> None:
     assert {35, 36, 8}.isdisjoint(f.covered)
     assert {35, 36, 8} <= f.measured
     assert f.line_totals() == (13, 9)
+
+
+def test_max_drop_against_a_baseline_over_report_sources(project: Path, tmp_path: Path) -> None:
+    from pytest_releasegate.model import Relative
+
+    baseline = tmp_path / "baseline.json"
+    rules = (
+        Rule(name="go", metric=LINE, select=Selection(source="coverage:go"), max_drop=Relative(1)),
+        Rule(name="all", metric=LINE, max_drop=Relative(1)),
+    )
+    reference = gate(
+        project, *rules, inputs=["go=go/reports/count.out"], save_baseline=str(baseline)
+    )
+    assert reference.publish(reference.run()) == []
+    # A later run no longer covers Sum(): 3 fewer of the 19 statements.
+    worse = tmp_path / "worse.out"
+    text = (DATA / "go" / "reports" / "count.out").read_text()
+    worse.write_text(
+        text.replace("calc.go:25.29,27.27 2 1", "calc.go:25.29,27.27 2 0").replace(
+            "calc.go:30.2,30.14 1 1", "calc.go:30.2,30.14 1 0"
+        )
+    )
+    later = gate(project, *rules, inputs=[f"go={worse}"], baseline=str(baseline)).run()
+    by_name = {r.name: r for r in later.rules}
+    assert by_name["go"].baseline == pytest.approx(100 * 13 / 19)
+    assert by_name["go"].actual == pytest.approx(100 * 10 / 19)
+    assert by_name["go"].outcome is Outcome.FAIL
+    assert by_name["all"].outcome is Outcome.FAIL
