@@ -121,11 +121,14 @@ def releasegate_add_metrics() -> list[MetricInfo]:
 def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     if rule.metric not in WHOLE_METRICS and rule.metric not in DIFF_METRICS:
         return None
-    if rule.select.source is not None or gate.options.input_coverage:
-        # Reports from other tools (source coverage:NAME), alone or with this data.
-        from .polycov import measure
-
-        return measure(gate, rule)
+    source = rule.select.source
+    if source == "coverage.py":
+        return measure_coveragepy(gate, rule._replace(select=rule.select._replace(source=None)))
+    if gate.options.input_coverage:
+        return None  # other tools' reports in the run: sources.polycov answers
+    if source is not None:
+        hint = f"is --gate-input-coverage {source.partition(':')[2]}=GLOB given?"
+        return Measurement.absent(f"no coverage reports for source {source!r} ({hint})")
     return measure_coveragepy(gate, rule)
 
 
@@ -164,9 +167,7 @@ def releasegate_metrics(gate: Gate) -> dict[str, float]:
     if not asked and not metrics & (WHOLE_METRICS | DIFF_METRICS):
         return {}  # no coverage in this run: not even an import of coverage.py
     if gate.options.input_coverage:
-        from .polycov import whole_metrics
-
-        return whole_metrics(gate)
+        return {}  # sources.polycov reports the values over every coverage source
     state = state_of(gate)
     out: dict[str, float] = {}
     wants_whole = bool(metrics & WHOLE_METRICS) or (state.explicit and not metrics & DIFF_METRICS)

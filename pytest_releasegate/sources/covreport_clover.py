@@ -15,8 +15,16 @@ coverage of test code; gcovr writes a placeholder file there).
 
 from __future__ import annotations
 
-from .covreport import MAX_LINE_NUMBER, FileData, ReportData, ReportError, count, line_number
-from .covreport_xml import MAX_DEPTH, too_deep
+from .covreport_model import (
+    MAX_DEPTH,
+    MAX_LINE_NUMBER,
+    FileData,
+    ReportData,
+    ReportError,
+    count,
+    line_number,
+    too_deep,
+)
 
 
 class CloverHandler:

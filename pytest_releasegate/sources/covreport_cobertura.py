@@ -14,8 +14,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .covreport import MAX_LINE_NUMBER, FileData, ReportData, ReportError, count, line_number
-from .covreport_xml import MAX_DEPTH, too_deep
+from .covreport_model import (
+    MAX_DEPTH,
+    MAX_LINE_NUMBER,
+    FileData,
+    ReportData,
+    ReportError,
+    count,
+    line_number,
+    too_deep,
+)
 
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
 

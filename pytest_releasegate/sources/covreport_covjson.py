@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, BinaryIO
 
-from .covreport import ReportData, ReportError, line_number
+from .covreport_model import ReportData, ReportError, line_number
 
 
 def read_coverage_json(stream: BinaryIO) -> ReportData:

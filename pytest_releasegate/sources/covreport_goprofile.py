@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from .covreport import ReportData, ReportError, count, line_number
 from .covreport_lines import numbered_lines
+from .covreport_model import ReportData, ReportError, count, line_number
 
 _MODES = (b"set", b"count", b"atomic")
 

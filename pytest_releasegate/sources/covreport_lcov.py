@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from .covreport import MAX_LINE_NUMBER, FileData, ReportData, ReportError, count, line_number
 from .covreport_lines import line_chunks
+from .covreport_model import MAX_LINE_NUMBER, FileData, ReportData, ReportError, count, line_number
 
 _IGNORED = frozenset(
     (b"TN", b"VER", b"FN", b"FNDA", b"FNF", b"FNH", b"FNL", b"FNA", b"LF", b"LH", b"BRF", b"BRH")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from .covreport import ReportError
+from .covreport_model import ReportError
 
 _CHUNK = 1024 * 1024
 MAX_LINE = 64 * 1024

@@ -14,17 +14,12 @@ from __future__ import annotations
 from typing import Any, BinaryIO, NoReturn, Protocol
 from xml.parsers import expat
 
-from .covreport import ReportData, ReportError
+from .covreport_clover import CloverHandler
+from .covreport_cobertura import CoberturaHandler
+from .covreport_jacoco import JaCoCoHandler
+from .covreport_model import ReportData, ReportError
 
 _CHUNK = 64 * 1024
-_MAX_DEPTH = 64
-
-
-MAX_DEPTH = _MAX_DEPTH
-
-
-def too_deep() -> NoReturn:
-    raise ReportError(f"elements nested more than {_MAX_DEPTH} deep")
 
 
 class Handler(Protocol):
@@ -80,18 +75,12 @@ class _Dispatch:
     def _use(self, fmt: str) -> None:
         handler: Handler
         if fmt == "jacoco":
-            from .covreport_jacoco import JaCoCoHandler
-
             self.report = ReportData("jacoco", "jacoco")
             handler = JaCoCoHandler(self.report)
         elif fmt == "clover":
-            from .covreport_clover import CloverHandler
-
             self.report = ReportData("clover")
             handler = CloverHandler(self.report)
         else:
-            from .covreport_cobertura import CoberturaHandler
-
             self.report = ReportData("cobertura", "cobertura")
             handler = CoberturaHandler(self.report, self.parser)
         self.handler = handler

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import hookimpl
 from ..model import Measurement, Rule, Selection
+from .coverage import DIFF_METRICS, WHOLE_METRICS
 from .covreport import FileData, ReportError, merge_into, read_report
 
 if TYPE_CHECKING:
@@ -73,8 +75,9 @@ def state_of(gate: Gate) -> PolyState:
 
 
 def _collect(gate: Gate) -> PolyState:
+    from ..options import parse_input_spec
     from .covreport_paths import PathMapper
-    from .junit import _display, expand_glob, parse_input_spec
+    from .junit import _display, expand_glob
 
     state = PolyState()
     settings = getattr(gate.policy, "coverage", None) or {}
@@ -218,16 +221,38 @@ def _unmapped_in(scope: _Scope) -> str | None:
     )
 
 
+# -- hooks -------------------------------------------------------------------------
+
+
+@hookimpl
+def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
+    """Coverage rules when the run has reports from other tools (``select.source =
+    "coverage.py"`` stays with :mod:`.coverage`)."""
+    if rule.metric not in WHOLE_METRICS and rule.metric not in DIFF_METRICS:
+        return None
+    if rule.select.source == COVERAGE_PY or not input_specs(gate):
+        return None
+    return measure(gate, rule)
+
+
+@hookimpl
+def releasegate_metrics(gate: Gate) -> dict[str, float]:
+    return whole_metrics(gate) if input_specs(gate) else {}
+
+
 # -- measuring -------------------------------------------------------------------
 
 
 def measure(gate: Gate, rule: Rule) -> Measurement:
     """A coverage rule over the report sources (and coverage.py's data where in scope)."""
-    from .coverage import DIFF_METRICS, CoverageProblem, measure_coveragepy, whole_report
+    from .coverage import CoverageProblem, whole_report
     from .coverage import state_of as coverage_state
 
-    if rule.select.source == COVERAGE_PY:
-        return measure_coveragepy(gate, rule._replace(select=Selection(path=rule.select.path)))
+    other = sorted(k for k in rule.select.to_json() if k not in ("path", "source"))
+    if other:
+        return Measurement.absent(
+            f"coverage metrics select source files by `path` only, not by {', '.join(other)}"
+        )
     scope = _scope(gate, rule.select)
     if scope.problem is not None:
         return Measurement.absent(scope.problem)
@@ -360,8 +385,6 @@ def _merge_diffs(target: Diff, other: Diff) -> None:
 
 def whole_metrics(gate: Gate) -> dict[str, float]:
     """The unselected whole-run values over every coverage source (for ``metrics``)."""
-    from .coverage import WHOLE_METRICS
-
     out: dict[str, float] = {}
     for name in sorted(WHOLE_METRICS):
         m = measure(gate, Rule(name=name, metric=name))
