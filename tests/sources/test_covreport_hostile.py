@@ -176,3 +176,43 @@ def test_evaluate_exit_3_and_one_stderr_line(tmp_path: Path) -> None:
     rules = {r["name"]: r for r in json.loads((tmp_path / "v.json").read_text())["rules"]}
     assert rules["js lines"]["outcome"] == "error"
     assert rules["go lines"]["outcome"] == "pass"
+
+
+def test_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_releasegate.sources import covreport
+
+    path = tmp_path / "big.info"
+    path.write_text(GOOD_LCOV * 10)
+    monkeypatch.setattr(covreport, "MAX_BYTES", 100)
+    with pytest.raises(ReportError, match=r"big.info: \d+ bytes is over the 100-byte limit"):
+        read_report(path, display="big.info")
+
+
+def test_utf16_cobertura_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "cobertura.xml"
+    text = (
+        '<?xml version="1.0" encoding="UTF-16"?>\n<coverage line-rate="0.5"><packages><package>'
+        '<classes><class filename="\u00e9t\u00e9.py"><lines><line number="1" hits="3"/>'
+        '<line number="2" hits="0"/></lines></class></classes></package></packages></coverage>'
+    )
+    path.write_bytes(text.encode("utf-16"))
+    report = read_report(path)
+    assert report.files["\u00e9t\u00e9.py"].line_totals() == (2, 1)
+
+
+def test_openclover_cond_lines_have_two_branches(tmp_path: Path) -> None:
+    # OpenClover: truecount/falsecount are how often the condition was true and
+    # false, and a cond line has no count; Istanbul's carry a count.
+    path = tmp_path / "clover.xml"
+    path.write_text(
+        '<coverage clover="4.4.1"><project><package name="p"><file name="A.java" path="A.java">'
+        '<line num="3" type="cond" truecount="5" falsecount="0"/>'
+        '<line num="4" type="cond" truecount="0" falsecount="0"/>'
+        '<line num="5" type="stmt" count="2"/><line num="6" type="method" count="0"/>'
+        '<line num="9" type="cond" count="1" truecount="3" falsecount="1"/>'
+        "</file></package></project></coverage>"
+    )
+    f = read_report(path).files["A.java"]
+    assert f.measured == {3, 4, 5, 9}
+    assert f.covered == {3, 5, 9}
+    assert f.branch_counts == {3: (1, 2), 4: (0, 2), 9: (3, 4)}
