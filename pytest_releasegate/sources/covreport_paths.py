@@ -3,13 +3,15 @@
 In order (SPEC §9): Cobertura ``<sources>`` (each tried); JaCoCo
 ``package/File.java`` under each source root (default ``src/main/java``,
 ``src/main/kotlin``, ``src``; ``[tool.releasegate.coverage] source-roots``
-replaces them, ``"."`` being the root); Go import paths through the
-``go.mod`` files in the project; the name itself, absolute under the root,
-or relative to the root, then to the report's own folder and each folder
-above it up to the root (Istanbul and gcovr name files relative to the folder
-they ran in, and write their report below it); then the policy's
-``paths`` remaps (``{"web/" = ["/build/web/"]}``: a name starting with an
-alias is re-rooted at the canonical prefix, as coverage.py's ``[paths]``).
+replaces them, ``"."`` being the root), taken from the project root and then
+from the report's folder and each folder above it (a module's own report);
+Go import paths through the ``go.mod`` files in the project; the name
+itself, absolute under the root, or relative to the root, then to the
+report's own folder and each folder above it up to the root (Istanbul and
+gcovr name files relative to the folder they ran in, and write their report
+below it); then the policy's ``paths`` remaps (``{"web/" = ["/build/web/"]}``:
+a name starting with an alias is re-rooted at the canonical prefix, as
+coverage.py's ``[paths]``).
 The first candidate that is an existing file under the root wins; a name
 with none is *unmapped*: kept in the totals under its best guess, and
 listed in the verdict.
@@ -84,6 +86,11 @@ class PathMapper:
         elif kind == "jacoco":
             for src in self.source_roots:
                 yield posixpath.join(root, _norm(src), name)
+            # A module's report below the module (build/reports/jacoco/...): its
+            # source roots are relative to the module, a folder above the report.
+            for folder in self._folders(here):
+                for src in self.source_roots:
+                    yield posixpath.join(folder, _norm(src), name)
         elif kind == "go":
             if name.startswith("_/"):  # GOPATH-less packages outside a module
                 yield name[1:]
@@ -94,12 +101,17 @@ class PathMapper:
             yield name
         else:
             yield posixpath.join(root, name)
-            folder = here
-            while True:
+            for folder in self._folders(here):
                 yield posixpath.join(folder, name)
-                if not folder.startswith(root + "/"):
-                    break
-                folder = posixpath.dirname(folder)
+
+    def _folders(self, here: str) -> Iterator[str]:
+        """The report's folder and each folder above it, up to the root."""
+        folder = here
+        while True:
+            yield folder
+            if not folder.startswith(self.root + "/"):
+                return
+            folder = posixpath.dirname(folder)
 
     def _remapped(self, raw: str) -> Iterator[str]:
         for alias, canonical in self.remaps:

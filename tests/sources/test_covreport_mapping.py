@@ -181,3 +181,13 @@ def test_max_drop_against_a_baseline_over_report_sources(project: Path, tmp_path
     assert by_name["go"].actual == pytest.approx(100 * 10 / 19)
     assert by_name["go"].outcome is Outcome.FAIL
     assert by_name["all"].outcome is Outcome.FAIL
+
+
+def test_jacoco_module_report_finds_its_module_sources(project: Path) -> None:
+    # java/reports/jacoco.xml: java/src/main/java is found from the report's folder up.
+    m = measure_one(project, LINE, ["java/reports/jacoco.xml"], path="java/src/**", coverage={})
+    assert m.value == pytest.approx(100 * 16 / 22)
+    g = gate(
+        project, Rule(name="r", metric=LINE, min=0), coverage={}, inputs=["java/reports/jacoco.xml"]
+    )
+    assert g.run().coverage_unmapped == ()
