@@ -225,6 +225,22 @@ def test_lcov_equals_lcov_summary() -> None:
     assert (bc, bt) == (int(branches.group(1)), int(branches.group(2)))
 
 
+def test_lcov_files_equal_lcov_list() -> None:
+    folder = DATA / "c" / "reports" / "lcov"
+    rows = re.findall(
+        r"^(\S+\.c)\s*\|\s*([\d.]+)%\s+(\d+)\|.*\|\s*([\d.]+)%\s+(\d+)$",
+        (folder / "list.txt").read_text(),
+        re.M,
+    )
+    assert len(rows) == 2
+    files = per_file(folder / "lcov.info")
+    for name, line_rate, lines, branch_rate, branches in rows:
+        covered, total, taken, branch_total = files[name]
+        assert (total, branch_total) == (int(lines), int(branches))
+        assert f"{100 * covered / total:.1f}" == line_rate
+        assert f"{100 * taken / branch_total:.1f}" == branch_rate
+
+
 # -- JaCoCo -------------------------------------------------------------------------
 
 
@@ -249,6 +265,19 @@ def test_jacoco_equals_its_html_total(project: Path) -> None:
         project, LINE, ["java/reports/jacoco.xml"], coverage={"source-roots": SOURCE_ROOTS}
     )
     assert m.message.startswith("16 of 22 statements covered in 2 files")
+
+
+def test_jacoco_files_equal_its_sourcefile_counters() -> None:
+    text = (DATA / "java" / "reports" / "jacoco.xml").read_text()
+    files = per_file(DATA / "java" / "reports" / "jacoco.xml")
+    for name, body in re.findall(r'<sourcefile name="([^"]+)">(.*?)</sourcefile>', text):
+        counters = {
+            kind: (int(covered), int(missed) + int(covered))
+            for kind, missed, covered in re.findall(
+                r'<counter type="(\w+)" missed="(\d+)" covered="(\d+)"/>', body
+            )
+        }
+        assert files[name] == (*counters["LINE"], *counters["BRANCH"])
 
 
 def test_jacoco_csv_counts_a_line_of_two_classes_twice() -> None:
@@ -283,10 +312,14 @@ def test_coveragepy_reports_equal_coverage_report(project: Path, report: str) ->
     m = measure_one(project, PERCENT, [f"python/reports/{report}"])
     assert m.value is not None
     assert round(m.value, 2) == cover == 76.0
-    pricing = measure_one(
-        project, PERCENT, [f"python/reports/{report}"], path="python/shop/pricing.py"
-    )
-    assert round(pricing.value or 0, 2) == rows["shop/pricing.py"][4]
+    files = per_file(DATA / "python" / "reports" / report)
+    for name, (stmts, miss, branches, _partial, cover) in rows.items():
+        if name == "TOTAL":
+            continue
+        covered, lines, _taken, branch_total = files[name.rsplit("/", 1)[-1]]
+        assert (lines, lines - covered, branch_total) == (stmts, miss, branches)
+        m = measure_one(project, PERCENT, [f"python/reports/{report}"], path=f"python/{name}")
+        assert round(m.value or 0, 2) == cover
 
 
 # -- every family through the gate: path selection after mapping -------------------------

@@ -66,6 +66,7 @@ gcovr -r . --cobertura "$OUT/gcovr/cobertura.xml" --lcov "$OUT/gcovr/lcov.info" 
   --txt-summary --txt "$OUT/gcovr/report.txt" > "$OUT/gcovr/summary.txt"
 lcov --quiet --capture --directory . --rc lcov_branch_coverage=1 --output-file "$OUT/lcov/lcov.info"
 lcov --summary "$OUT/lcov/lcov.info" --rc lcov_branch_coverage=1 > "$OUT/lcov/summary.txt" 2>&1
+lcov --list "$OUT/lcov/lcov.info" --rc lcov_branch_coverage=1 > "$OUT/lcov/list.txt" 2>&1
 
 # -- Java: the JaCoCo agent, then JaCoCo's report engine (Ant task) ---------
 cd "$BUILD/java"
