@@ -149,6 +149,16 @@ def test_go_packages_equal_go_test_cover(project: Path) -> None:
     assert round(shapes.value or 0, 1) == float(printed["example.com/polycov/calc/shapes"])
 
 
+def test_go_files_equal_go_tool_cover_html(project: Path) -> None:
+    text = (DATA / "go" / "reports" / "count.files.txt").read_text()
+    printed = dict(re.findall(r">(\S+\.go) \(([\d.]+)%\)<", text))
+    assert len(printed) == 2
+    for name, percent in printed.items():
+        path = "go/" + name.removeprefix("example.com/polycov/calc/")
+        m = measure_one(project, LINE, ["go/reports/count.out"], path=path)
+        assert f"{m.value:.1f}" == percent
+
+
 def test_go_repeated_blocks_merge_as_go_tool_cover_does() -> None:
     reports = DATA / "go" / "reports"
     count = read_report(reports / "count.out").files

@@ -41,6 +41,9 @@ mkdir -p "$OUT"
 export GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$BUILD/gocache"
 go test -covermode=count -coverprofile="$OUT/count.out" ./... > "$OUT/test.txt"
 go tool cover -func="$OUT/count.out" > "$OUT/count.func.txt"
+# Per-file percents: the file list of go tool cover's HTML view.
+go tool cover -html="$OUT/count.out" -o cover.html
+grep -o '<option value="file[0-9]*">[^<]*</option>' cover.html > "$OUT/count.files.txt"
 go test -covermode=set -coverprofile="$OUT/set.out" ./...
 go tool cover -func="$OUT/set.out" > "$OUT/set.func.txt"
 # Two runs appended (as CI scripts concatenate shards): repeated blocks.
