@@ -274,6 +274,9 @@ def measure(gate: Gate, rule: Rule) -> Measurement:
     if report is None:
         files, has_branches = _combined(scope, py_files)
         report = state_of(gate).reports[key] = _report(cov_state, files, has_branches)
+    if not report.files:
+        reports = ", ".join(r for s in scope.sources for r in s.reports)
+        return Measurement.absent(f"the coverage reports ({reports}) name no source file")
     return _measure_whole(cov_state, rule, report, scope)
 
 

@@ -216,3 +216,11 @@ def test_openclover_cond_lines_have_two_branches(tmp_path: Path) -> None:
     assert f.measured == {3, 4, 5, 9}
     assert f.covered == {3, 5, 9}
     assert f.branch_counts == {3: (1, 2), 4: (0, 2), 9: (3, 4)}
+
+
+def test_a_report_without_files_is_no_data(tmp_path: Path) -> None:
+    (tmp_path / "empty.xml").write_text('<coverage line-rate="1"><packages/></coverage>')
+    r = Rule(name="r", metric=LINE, min=0)
+    verdict = gate(tmp_path, r, inputs=["empty.xml"]).run()
+    assert verdict.rules[0].outcome is Outcome.ERROR
+    assert verdict.rules[0].message.endswith("(empty.xml) name no source file")
