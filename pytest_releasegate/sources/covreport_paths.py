@@ -23,7 +23,8 @@ import os
 import posixpath
 from collections.abc import Iterator, Mapping, Sequence
 
-DEFAULT_SOURCE_ROOTS = ("src/main/java", "src/main/kotlin", "src")
+from ..sections import DEFAULT_SOURCE_ROOTS
+
 _SKIP_DIRS = frozenset(("node_modules", "vendor", "__pycache__", "build", "dist", "target"))
 _MAX_WALK = 50_000
 

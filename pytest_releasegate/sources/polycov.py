@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import hookimpl
 from ..model import Measurement, Rule, Selection
+from ..sections import CoverageConfig
 from .coverage import DIFF_METRICS, WHOLE_METRICS
 from .covreport import FileData, ReportError, merge_into, read_report
 
@@ -80,8 +81,8 @@ def _collect(gate: Gate) -> PolyState:
     from .junit import _display, expand_glob
 
     state = PolyState()
-    settings = getattr(gate.policy, "coverage", None) or {}
-    mapper = PathMapper(gate.rootdir, settings.get("paths"), settings.get("source-roots"))
+    config = gate.policy.coverage or CoverageConfig()
+    mapper = PathMapper(gate.rootdir, config.paths, config.source_roots)
     patterns: dict[str, list[str]] = {}
     for spec in input_specs(gate):
         try:

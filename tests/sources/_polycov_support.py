@@ -12,6 +12,7 @@ from pytest_releasegate.engine import Gate, GateOptions
 from pytest_releasegate.manager import get_plugin_manager
 from pytest_releasegate.model import Measurement, Rule, Selection
 from pytest_releasegate.policy import Policy
+from pytest_releasegate.sections import CoverageConfig
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "polycov"
 REPORTS = DATA / "reports"
@@ -40,10 +41,12 @@ def gate(
     inputs: list[str] | None = None,
     **options: Any,
 ) -> Gate:
-    policy = Policy(
-        rules=rules,
-        coverage=coverage if coverage is not None else {"paths": REMAPS},
+    raw = coverage if coverage is not None else {"paths": REMAPS}
+    config = CoverageConfig(
+        paths={k: tuple(v) for k, v in raw.get("paths", {}).items()},
+        **({"source_roots": tuple(raw["source-roots"])} if "source-roots" in raw else {}),
     )
+    policy = Policy(rules=rules, coverage=config)
     return Gate(
         policy,
         GateOptions(input_coverage=list(inputs or []), **options),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_releasegate.model import Selection
+from pytest_releasegate.sections import CoverageConfig
 
 from .test_policy import load, problems
 
@@ -22,10 +23,10 @@ def test_coverage_section_loads(tmp_path: Path) -> None:
         + '[tool.releasegate.coverage]\npaths = { "web/" = ["/build/web/", "C:\\\\a\\\\web\\\\"] }\n'
         'source-roots = ["services/api/src/main/java"]\n',
     )
-    assert policy.coverage == {  # type: ignore[attr-defined]
-        "paths": {"web/": ["/build/web/", "C:\\a\\web\\"]},
-        "source-roots": ["services/api/src/main/java"],
-    }
+    assert policy.coverage == CoverageConfig(  # type: ignore[attr-defined]
+        paths={"web/": ("/build/web/", "C:\\a\\web\\")},
+        source_roots=("services/api/src/main/java",),
+    )
     assert policy.rules[0].select == Selection(source="coverage:web")  # type: ignore[attr-defined]
 
 
