@@ -68,7 +68,7 @@ def read_baseline(location: str, *, rootdir: Path | None = None) -> Verdict:
 
 def write_baseline(location: str, verdict: Verdict, *, rootdir: Path | None = None) -> None:
     """Write the verdict JSON as a baseline for later runs."""
-    data = json.dumps(verdict.to_json(), indent=2, sort_keys=False) + "\n"
+    data = json.dumps(verdict.to_json(), indent=2, sort_keys=False, allow_nan=False) + "\n"
     if location.startswith("s3://"):
         bucket, key = split_s3(location)
         from botocore.exceptions import BotoCoreError, ClientError

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .bounds import finite
 from .model import Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
 
 if sys.version_info >= (3, 11):
@@ -408,6 +409,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _show_number(value: float) -> str:
+    if isinstance(value, int):  # 10**400: its repr would be 400 digits long
+        return "a number beyond the double range"
+    return repr(value)
+
+
 def _parse_rule(
     ck: _Checker, raw: dict[str, Any], index: int, known_profiles: list[str]
 ) -> Rule | None:
@@ -477,6 +484,9 @@ def _parse_rule(
         value = raw.get(key)
         if value is not None and not _is_number(value):
             ck.err(label, key, f"must be a number, not {value!r}")
+            value = None
+        elif value is not None and finite(value) is None:
+            ck.err(label, key, f"must be a finite number, not {_show_number(value)}")
             value = None
         numbers[key] = value
     lo, hi, wb, wa = numbers["min"], numbers["max"], numbers["warn-below"], numbers["warn-above"]
@@ -578,10 +588,16 @@ def _parse_rule(
 def _parse_relative(ck: _Checker, label: str, key: str, value: Any) -> Relative | None:
     if value is None:
         return None
+    if _is_number(value) and finite(value) is None:
+        ck.err(label, key, f"must be a finite number, not {_show_number(value)}")
+        return None
     if _is_number(value) and value >= 0:
         return Relative(float(value))
     if isinstance(value, str):
         m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)
+        if m and finite(float(m.group(1))) is None:
+            ck.err(label, key, "must be a finite percent, not a number beyond the double range")
+            return None
         if m:
             return Relative(float(m.group(1)), percent=True)
     ck.err(

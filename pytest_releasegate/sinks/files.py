@@ -23,7 +23,10 @@ def _target(location: str) -> Path:
 
 
 def write_json(verdict: Verdict, path: Path) -> None:
-    path.write_text(json.dumps(verdict.to_json(), indent=2) + "\n", encoding="utf-8")
+    # allow_nan=False: a bare NaN/Infinity would be invalid JSON; to_json() nulls them.
+    path.write_text(
+        json.dumps(verdict.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
 
 
 def write_junit(verdict: Verdict, path: Path) -> None:
