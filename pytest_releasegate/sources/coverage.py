@@ -496,6 +496,16 @@ def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
     diff = diff_coverage(gate, rule.base or DEFAULT_BASE, rule.select.path, state)
     executable, uncovered = _diff_counts(diff)
     against = f"against {diff.base} (merge-base {diff.merge_base[:12]})"
+    # No changed line in the selection passes only if the selection names
+    # measured files at all: a misspelt path is not "nothing changed".
+    if (
+        executable == 0
+        and rule.select.path is not None
+        and not _any_measured(gate, state, rule.select.path)
+    ):
+        return Measurement.absent(
+            f"select path={rule.select.path!r} matches no measured source file"
+        )
     if executable == 0:
         message = (
             f"no coverable changed lines {against}: {_plural(diff.changed_lines, 'changed line')} "
@@ -512,6 +522,18 @@ def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
         pct = 100.0 * (executable - uncovered) / executable
         return Measurement(pct, message, precision=state.precision)
     return Measurement(uncovered, message)
+
+
+def _any_measured(gate: Gate, state: CoverageState, path_glob: str) -> bool:
+    """Whether a file the coverage data measured matches ``path_glob`` (no analysis needed)."""
+    from ..select import path_matches
+
+    if isinstance(state.report, Report):
+        return any(path_matches(f.path, path_glob) for f in state.report.files)
+    root = os.path.realpath(gate.rootdir)
+    with _loaded(gate, state) as cov:
+        files = cov.get_data().measured_files()
+    return any(path_matches(_relative(root, os.path.realpath(f)), path_glob) for f in files)
 
 
 def _diff_counts(diff: Diff) -> tuple[int, int]:
