@@ -79,6 +79,20 @@ def clip_name(text: str) -> str:
     return _clip(text, MAX_NAME)
 
 
+def clip_id(text: str) -> str:
+    """An identifier from the input cut to :data:`MAX_NAME` characters, still distinct.
+
+    Two long ids that share their first thousand characters stay two ids: the
+    cut one ends in a digest of the whole.
+    """
+    if len(text) <= MAX_NAME:
+        return text
+    import hashlib
+
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{text[: MAX_NAME - 18]}\u2026~{digest}"
+
+
 def clip_message(text: str) -> str:
     """A message, at most :data:`MAX_MESSAGE` characters, encodable as UTF-8."""
     return _clip(text, MAX_MESSAGE)

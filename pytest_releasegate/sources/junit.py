@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 from xml.parsers import expat
 
 from .. import hookimpl
+from ..bounds import MAX_NAME, clip_id
 from ..model import TestRecord
 
 if TYPE_CHECKING:
@@ -181,6 +182,7 @@ def _parse(
     inf = _INF
     unseen = _UNSEEN
     setdefault_record = records.setdefault
+    max_name = MAX_NAME
 
     def refuse(message: str) -> NoReturn:
         refused.append(message)
@@ -274,12 +276,17 @@ def _parse(
         else:
             outcome = "passed"
         classname = attrs.get("classname")
+        name = attrs["name"]
+        if len(name) > max_name:  # a 100 MB name is kept as 1,024 characters
+            name = clip_id(name)
         if classname:
+            if len(classname) > max_name:
+                classname = clip_id(classname)
             classname = intern(classname, classname)
-            nodeid = f"{classname}::{attrs['name']}"
+            nodeid = f"{classname}::{name}"
         else:
             classname = None
-            nodeid = attrs["name"]
+            nodeid = name
         time = attrs.get("time")
         try:
             duration = float(time) if time else 0.0
@@ -288,6 +295,8 @@ def _parse(
         if not 0.0 <= duration < inf:
             duration = 0.0
         file = attrs.get("file") or suite_file
+        if file is not None and len(file) > max_name:
+            file = clip_id(file)
         path = path_of(file, unseen)
         record = new_record(
             nodeid,
@@ -309,6 +318,7 @@ def _parse(
 
     chunk: bytes = head
     final = False
+    run = 0  # bytes fed since the last chunk that held a `<`
     try:
         while True:
             if decode is not None:
@@ -319,6 +329,18 @@ def _parse(
                 break
             chunk = stream.read(chunk_size)
             final = not chunk
+            if final:
+                continue
+            if b"<" in chunk:
+                run = 0
+            else:
+                # No `<`: the chunk continues one token (a start tag with a
+                # huge attribute) or a run of text. Expat 2.5 rescans an
+                # unfinished token from its start on every call, so a 100 MB
+                # attribute fed 64 KiB at a time costs minutes; blocks that
+                # double (up to 32 MiB) keep it linear.
+                chunk, final = _grow(chunk, stream, chunk_size, min(run, _MAX_RUN))
+                run += len(chunk)
     except _Refused:
         raise JUnitError(refused[-1]) from None
     except UnicodeDecodeError as exc:
@@ -342,6 +364,24 @@ def _parse(
             f"not well-formed XML: {reason} at line {exc.lineno}, column {exc.offset}"
         ) from None
     return records
+
+
+_MAX_RUN = 32 * 1024 * 1024
+
+
+def _grow(chunk: bytes, stream: BinaryIO, chunk_size: int, target: int) -> tuple[bytes, bool]:
+    """``chunk`` and what follows, up to ``target`` bytes or a ``<``; and whether at the end."""
+    parts = [chunk]
+    size = len(chunk)
+    while size < target:
+        more = stream.read(chunk_size)
+        if not more:
+            return b"".join(parts), True
+        parts.append(more)
+        size += len(more)
+        if b"<" in more:
+            break
+    return b"".join(parts), False
 
 
 _UNSEEN: Any = object()
