@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bounds import finite
+from .bounds import MAX_DEPTH, finite, read_regular_text, too_deep
 from .model import Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
 
 if sys.version_info >= (3, 11):
@@ -85,6 +85,9 @@ DEFAULT_PROFILE = "default"
 BAKE_RULE = "bake"
 BAKE_METRIC = "smoke.bake_violations"
 BUILTIN_SOURCE = "built-in default policy"
+
+
+_TOO_DEEP: Any = object()
 
 
 class PolicyError(Exception):
@@ -180,13 +183,13 @@ def find_policy_file(rootdir: Path, explicit: str | None = None) -> Path | None:
         path = Path(explicit)
         return path if path.is_absolute() else (rootdir / path)
     candidate = rootdir / "releasegate.toml"
-    if candidate.is_file():
+    if candidate.exists():  # a directory or FIFO is reported by load_policy
         return candidate
     pyproject = rootdir / "pyproject.toml"
-    if pyproject.is_file():
+    if pyproject.exists():
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            data = tomllib.loads(read_regular_text(pyproject))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             return pyproject  # let load_policy report it properly
         if isinstance(data.get("tool"), dict) and "releasegate" in data["tool"]:
             return pyproject
@@ -213,7 +216,7 @@ def load_policy(
         return default_policy()
     display = _display(file, root)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_regular_text(file)  # a FIFO or a directory is refused, never waited on
     except FileNotFoundError:
         raise PolicyError(
             [f"{display}: policy file not found (check --gate-policy / releasegate_policy)"]
@@ -224,6 +227,12 @@ def load_policy(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError([f"{display}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or too_deep(data):
+        raise PolicyError(
+            [f"{display}: the policy nests tables or arrays more than {MAX_DEPTH} levels deep"]
+        )
     if file.name == "pyproject.toml":
         tool = data.get("tool")
         if not isinstance(tool, dict) or "releasegate" not in tool:

@@ -81,3 +81,49 @@ def test_a_baseline_that_is_not_a_finite_number_makes_relative_rules_error(
     assert rule["outcome"] == "error"
     assert "not a finite number" in rule["message"]
     assert "NaN" not in (root / "v.json").read_text()
+
+
+# -- nesting and special files --------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [5000, 100])
+@pytest.mark.parametrize("name", ["releasegate.toml", "pyproject.toml"])
+def test_a_policy_nested_too_deep_is_one_line(tmp_path: Path, depth: int, name: str) -> None:
+    table = "[tool.releasegate]\n" if name == "pyproject.toml" else ""
+    (tmp_path / name).write_text(f"{table}x = {'[' * depth}{']' * depth}\n")
+    for command in ("check-policy", "evaluate"):
+        proc = releasegate(tmp_path, command)
+        assert proc.returncode == 4, proc.stderr
+        assert proc.stderr.splitlines() == [
+            f"releasegate: bad policy: {name}: the policy nests tables or arrays more than "
+            "64 levels deep"
+        ]
+
+
+@pytest.mark.parametrize("depth", [5000, 100])
+def test_a_baseline_nested_too_deep_makes_relative_rules_error(tmp_path: Path, depth: int) -> None:
+    root = project(
+        tmp_path,
+        'baseline = "base.json"\n[[rule]]\nname = "total"\nmetric = "tests.total"\nmax-drop = 0\n',
+    )
+    (root / "base.json").write_text("[" * depth + "]" * depth)
+    proc, verdict = evaluate(root)
+    assert proc.returncode == 3
+    assert "nested more than 64 levels deep" in verdict["rules"][0]["message"]
+
+
+def test_a_policy_or_baseline_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "releasegate.toml")
+    proc = releasegate(tmp_path, "check-policy", timeout=60)
+    assert proc.returncode == 4
+    assert "is a FIFO (named pipe), not a regular file" in proc.stderr
+    os.unlink(tmp_path / "releasegate.toml")
+
+    root = project(
+        tmp_path,
+        'baseline = "base.json"\n[[rule]]\nname = "total"\nmetric = "tests.total"\nmax-drop = 0\n',
+    )
+    os.mkfifo(root / "base.json")
+    proc, verdict = evaluate(root)
+    assert proc.returncode == 3
+    assert "is a FIFO (named pipe), not a regular file" in verdict["rules"][0]["message"]
