@@ -240,11 +240,31 @@ def _locate(gate: Gate) -> CoverageState:
     except CoverageProblem as exc:
         state.problem = str(exc)
         return state
-    if not state.data_file.is_file():
+    kind = _not_regular(state.data_file)
+    if kind is not None:
+        # Never opened: a FIFO would block coverage.py's sqlite forever.
+        state.problem = (
+            f"no coverage data: {state.data_file} is {kind}, not a coverage data file "
+            f"(from {state.origin})"
+        )
+    elif not state.data_file.is_file():
         state.problem = _no_data_message(state)
     elif not state.explicit and gate.pytest_run:
         _warn_if_stale(gate, state.data_file)
     return state
+
+
+def _not_regular(path: Path) -> str | None:
+    """'a directory', 'a FIFO (named pipe)', ... for a path that exists but is no file."""
+    import stat
+
+    from ..bounds import file_kind
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def _no_data_message(state: CoverageState) -> str:
