@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bounds import MAX_DEPTH, finite, read_regular_text, too_deep
+from .bounds import MAX_DEPTH, finite, has_control, read_regular_text, too_deep
 from .model import Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
 
 if sys.version_info >= (3, 11):
@@ -321,16 +321,18 @@ def parse_policy(
         rule = _parse_rule(ck, raw, index, known_profiles)
         if rule is None:
             continue
-        if rule.name in seen:
+        # "Coverage" and "coverage " read as the same rule to a person.
+        key = _name_key(rule.name)
+        if key in seen:
             ck.err(
                 _rule_label(rule.name),
                 "name",
-                f"duplicate rule name (rules #{seen[rule.name]} and #{index})",
+                f"duplicate rule name (rules #{seen[key]} and #{index})",
                 None,
-                "give each rule a unique `name`",
+                "give each rule a unique `name` (case and surrounding spaces do not count)",
             )
             continue
-        seen[rule.name] = index
+        seen[key] = index
         rules.append(rule)
 
     bake = _parse_bake(ck, table.get("bake"), prefix, known_profiles)
@@ -354,6 +356,9 @@ def parse_policy(
     profiles: dict[str, tuple[str, ...] | None] = {}
     for pname, ptable in profile_tables.items():
         where = f"{prefix}profiles.{pname}."
+        if has_control(pname):
+            ck.err(None, f"{prefix}profiles.{pname!r}", _CONTROL_PROBLEM)
+            continue
         if not isinstance(ptable, dict):
             ck.err(None, where.rstrip("."), "must be a table")
             continue
@@ -366,8 +371,9 @@ def parse_policy(
             ck.err(None, f"{where}rules", "must be a list of rule names")
             continue
         all_names = [r.name for r in rules]
+        known_names = set(all_names)
         for n in names:
-            if n not in all_names:
+            if n not in known_names:
                 ck.err(None, f"{where}rules", f"unknown rule {n!r}", _suggest(n, all_names))
         profiles[pname] = tuple(names)
 
@@ -412,6 +418,16 @@ def parse_policy(
         bake=bake,
         alarms=alarms,
     )
+
+
+_CONTROL_PROBLEM = (
+    "must not contain control characters (newline, tab, escape, line separators, bidi overrides)"
+)
+
+
+def _name_key(name: str) -> str:
+    """Rule names compare without case and surrounding whitespace."""
+    return name.strip().casefold()
 
 
 def _is_number(value: Any) -> bool:
@@ -467,6 +483,9 @@ def _parse_rule(
                 value = select_raw[key]
                 if not isinstance(value, str) or not value:
                     ck.err(label, f"select.{key}", "must be a non-empty string")
+                    continue
+                if has_control(value):
+                    ck.err(label, f"select.{key}", _CONTROL_PROBLEM)
                     continue
                 values[key] = value
         src = values.get("source")
@@ -570,6 +589,10 @@ def _parse_rule(
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         ck.err(label, "name", "must be a non-empty string")
+        name = None
+    elif isinstance(name, str) and has_control(name):
+        # A newline in a name would start a line of its own in the terminal table.
+        ck.err(label, "name", _CONTROL_PROBLEM)
         name = None
     if name is None:
         name = metric + (f" [{select.describe()}]" if not select.is_empty else "")
