@@ -40,6 +40,21 @@ _NAMED_SECRET = re.compile(
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
 )
 
+#: A path segment or identifier made of words: lowercase, Capitalized or
+#: CamelCase words and digits, joined by `_` or `-` (`node_modules`,
+#: `PartialRefundHandlerTest`, `x86_64`). Random base64 almost never reads so:
+#: it has capitals in a row, `+` or `=`.
+#: (Each word starts at a separator or a capital, so matching never backtracks.)
+_WORDISH = re.compile(r"(?:[_-]*[A-Z]?[a-z0-9]+(?:(?:[_-]+[A-Z]?|[A-Z])[a-z0-9]+)*[_-]*)?")
+
+
+def _unless_ordinary(match: re.Match[str]) -> str:
+    """REDACTED, unless the credential-shaped run is a path or a name made of words."""
+    run = match.group()
+    if all(_WORDISH.fullmatch(part) for part in run.split("/")):
+        return run
+    return REDACTED
+
 
 class Redactor:
     """Removes credentials from text; thread-safe, grows as credentials are seen."""
@@ -71,8 +86,8 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         text = _NAMED_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
-        text = _LONG_TOKEN.sub(REDACTED, text)
-        text = _SECRET_KEY.sub(REDACTED, text)
+        text = _LONG_TOKEN.sub(_unless_ordinary, text)
+        text = _SECRET_KEY.sub(_unless_ordinary, text)
         return _ACCESS_KEY_ID.sub(lambda m: f"…{m.group(1)}", text)
 
     def scrub(self, value: object) -> object:
