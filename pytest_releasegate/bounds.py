@@ -112,6 +112,19 @@ def one_line(text: str) -> str:
     )
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` and with the characters XML 1.0 cannot hold escaped (``\\x1b``)."""
+    text = text if len(text) <= limit else text[: limit - 1] + _ELLIPSIS
+    if not _NOT_XML.search(text):
+        return text
+    return _NOT_XML.sub(
+        lambda m: m.group().encode("unicode_escape", "backslashreplace").decode(), text
+    )
+
+
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether lists/dicts in ``value`` nest more than ``limit`` levels (no recursion)."""
     stack: list[tuple[Any, int]] = [(value, 0)]

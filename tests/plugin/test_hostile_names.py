@@ -75,3 +75,21 @@ def test_a_huge_test_name_is_cut_in_every_output(pytester: pytest.Pytester) -> N
     message = verdict["rules"][0]["message"]
     assert message.startswith("1 is above max 0 (c::xxxx")
     assert 1024 < len(message) < 1100
+
+
+def test_control_characters_in_a_test_name_reach_no_output_raw(pytester: pytest.Pytester) -> None:
+    write_policy(pytester, POLICY)
+    (pytester.path / "test_esc\x1b[2K\x07.py").write_text("def test_fails():\n    assert 0\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--gate", "--gate-json",
+         "v.json", "--gate-junit", "v.xml", "--gate-markdown", "v.md"],
+        cwd=pytester.path, capture_output=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout.decode(errors="replace")
+    files = outputs(pytester.path)
+    ET.fromstring(files["v.xml"].encode())
+    assert "test_esc\\x1b[2K\\x07.py" in files["v.xml"]
+    assert "\x1b" not in files["v.md"] and "\x07" not in files["v.md"]
+    ours = [line for line in run.stdout.decode().splitlines() if "no failures" in line]
+    assert ours and all("\x1b" not in line for line in ours)
+    assert any("test_esc\\x1b[2K\\x07.py" in line for line in ours)
