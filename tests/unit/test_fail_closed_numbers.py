@@ -149,3 +149,22 @@ def test_json_verdict_file_never_holds_nan(tmp_path: Path) -> None:
     text = (tmp_path / "v.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
     json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in the verdict JSON"))
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ('[[smoke]]\nurl = "http://x/"\ntimeout = inf\n', "timeout"),
+        ('[[smoke]]\nurl = "http://x/"\nbackoff = nan\n', "backoff"),
+        ('[[smoke]]\nurl = "http://x/"\n[bake]\nduration = inf\n', "duration"),
+        ('[[smoke]]\nurl = "http://x/"\n[bake]\nduration = "10m"\ninterval = nan\n', "interval"),
+        ('[[smoke]]\nurl = "http://x/"\n[bake]\nduration = "' + "9" * 400 + 'h"\n', "duration"),
+    ],
+)
+def test_a_non_finite_time_is_a_bad_policy_not_a_bake_forever(table: str, key: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_policy(
+            tomllib.loads('[[rule]]\nname = "r"\nmetric = "tests.failed"\nmax = 0\n' + table),
+            source="gate.toml",
+        )
+    assert any(f"key '{key}'" in p for p in info.value.problems), info.value.problems
