@@ -270,11 +270,31 @@ def _locate(gate: Gate) -> CoverageState:
     except CoverageProblem as exc:
         state.problem = str(exc)
         return state
-    if not state.data_file.is_file():
+    kind = _not_regular(state.data_file)
+    if kind is not None:
+        # Never opened: a FIFO would block coverage.py's sqlite forever.
+        state.problem = (
+            f"no coverage data: {state.data_file} is {kind}, not a coverage data file "
+            f"(from {state.origin})"
+        )
+    elif not state.data_file.is_file():
         state.problem = _no_data_message(state)
     elif not state.explicit and gate.pytest_run:
         _warn_if_stale(gate, state.data_file)
     return state
+
+
+def _not_regular(path: Path) -> str | None:
+    """'a directory', 'a FIFO (named pipe)', ... for a path that exists but is no file."""
+    import stat
+
+    from ..bounds import file_kind
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def _no_data_message(state: CoverageState) -> str:
@@ -524,6 +544,16 @@ def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
     diff = diff_coverage(gate, rule.base or DEFAULT_BASE, rule.select.path, state)
     executable, uncovered = _diff_counts(diff)
     against = f"against {diff.base} (merge-base {diff.merge_base[:12]})"
+    # No changed line in the selection passes only if the selection names
+    # measured files at all: a misspelt path is not "nothing changed".
+    if (
+        executable == 0
+        and rule.select.path is not None
+        and not _any_measured(gate, state, rule.select.path)
+    ):
+        return Measurement.absent(
+            f"select path={rule.select.path!r} matches no measured source file"
+        )
     if executable == 0:
         message = (
             f"no coverable changed lines {against}: {_plural(diff.changed_lines, 'changed line')} "
@@ -540,6 +570,18 @@ def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
         pct = 100.0 * (executable - uncovered) / executable
         return Measurement(pct, message, precision=state.precision)
     return Measurement(uncovered, message)
+
+
+def _any_measured(gate: Gate, state: CoverageState, path_glob: str) -> bool:
+    """Whether a file the coverage data measured matches ``path_glob`` (no analysis needed)."""
+    from ..select import path_matches
+
+    if isinstance(state.report, Report):
+        return any(path_matches(f.path, path_glob) for f in state.report.files)
+    root = os.path.realpath(gate.rootdir)
+    with _loaded(gate, state) as cov:
+        files = cov.get_data().measured_files()
+    return any(path_matches(_relative(root, os.path.realpath(f)), path_glob) for f in files)
 
 
 def _diff_counts(diff: Diff) -> tuple[int, int]:
