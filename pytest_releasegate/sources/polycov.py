@@ -321,7 +321,8 @@ def _measure_whole(
 
 
 def _measure_diff(gate: Gate, rule: Rule, scope: _Scope, cov_state: CoverageState) -> Measurement:
-    from .coverage import DEFAULT_BASE, diff_coverage, measurement_of_diff
+    from ..select import path_matches
+    from .coverage import DEFAULT_BASE, _any_measured, diff_coverage, measurement_of_diff
 
     base = rule.base or DEFAULT_BASE
     diff = _report_diff(gate, base, rule.select.path, scope)
@@ -330,7 +331,13 @@ def _measure_diff(gate: Gate, rule: Rule, scope: _Scope, cov_state: CoverageStat
         _merge_diffs(diff, py)
     elif not scope.sources:
         return Measurement.absent("no coverage data: no coverage.py data and no coverage reports")
-    return measurement_of_diff(rule, diff, cov_state.precision)
+
+    def any_measured(glob: str) -> bool:
+        if any(path_matches(p, glob) for s in scope.sources for p in s.files):
+            return True
+        return scope.coverage_py and _any_measured(gate, cov_state, glob)
+
+    return measurement_of_diff(rule, diff, cov_state.precision, any_measured)
 
 
 def _report_diff(gate: Gate, base: str, path_glob: str | None, scope: _Scope) -> Diff:
