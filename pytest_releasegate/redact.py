@@ -36,6 +36,18 @@ _NAMED_SECRET = re.compile(
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
 )
 
+#: A path segment or identifier made of words: lowercase, Capitalized or
+#: CamelCase words and digits, joined by `_` or `-` (`node_modules`,
+#: `PartialRefundHandlerTest`, `x86_64`). Random base64 almost never reads so:
+#: it has capitals in a row, `+` or `=`.
+#: (Each word starts at a separator or a capital, so matching never backtracks.)
+_WORDISH = re.compile(r"(?:[_-]*[A-Z]?[a-z0-9]+(?:(?:[_-]+[A-Z]?|[A-Z])[a-z0-9]+)*[_-]*)?")
+
+
+def _ordinary(run: str) -> bool:
+    """Whether a credential-shaped run is a path or a name made of words."""
+    return all(_WORDISH.fullmatch(part) for part in run.split("/"))
+
 
 class Redactor:
     """Removes credentials from text; thread-safe, grows as credentials are seen."""
@@ -82,9 +94,13 @@ class Redactor:
         if not self.shapes:
             return text
         text = _NAMED_SECRET.sub(lambda m: m.group(1) + self.mask, text)
-        text = _LONG_TOKEN.sub(self.mask, text)
-        text = _SECRET_KEY.sub(self.mask, text)
+        text = _LONG_TOKEN.sub(self._unless_ordinary, text)
+        text = _SECRET_KEY.sub(self._unless_ordinary, text)
         return _ACCESS_KEY_ID.sub(lambda m: f"…{m.group(1)}", text)
+
+    def _unless_ordinary(self, match: re.Match[str]) -> str:
+        run = match.group()
+        return run if _ordinary(run) else self.mask
 
     def scrub(self, value: object) -> object:
         """``value`` with every string in it redacted (dicts, lists, tuples walked)."""
