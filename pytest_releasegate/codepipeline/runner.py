@@ -529,6 +529,7 @@ class JobRunner:
             timed_out=run.timed_out or None,
             aborted=run.aborted or None,
             duration_ms=round(run.seconds * 1000, 1),
+            output_tail=run.output_tail[-OUTPUT_QUOTED:] or None,  # redacted like every field
         )
         if run.timed_out:
             raise JobFailure(
