@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
+from .runtime_policy import RuntimeMetric, parse_runtime_metrics
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,6 +34,7 @@ TOP_KEYS = (
     "smoke",
     "bake",
     "alarms",
+    "metric",
 )
 RULE_KEYS = (
     "name",
@@ -108,6 +110,7 @@ class Policy:
     smoke: tuple[Mapping[str, Any], ...] = ()
     bake: Mapping[str, Any] | None = None
     alarms: Mapping[str, Any] | None = None
+    runtime_metrics: tuple[RuntimeMetric, ...] = ()  # [[metric]]: CloudWatch, Prometheus
 
     @property
     def display_source(self) -> str:
@@ -305,6 +308,12 @@ def parse_policy(
         profile_tables = {}
     known_profiles = sorted({DEFAULT_PROFILE, *profile_tables})
 
+    # Runtime metrics first: the names they declare are metrics the rules may use.
+    runtime_metrics = parse_runtime_metrics(ck, table.get("metric"), prefix, ck.metrics or ())
+    runtime_names = _declared_names(table.get("metric"))
+    if ck.metrics is not None:
+        ck.metrics = sorted({*ck.metrics, *runtime_names})
+
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_rules, start=1):
@@ -322,6 +331,14 @@ def parse_policy(
             continue
         seen[rule.name] = index
         rules.append(rule)
+        if rule.metric in runtime_names and not rule.select.is_empty:
+            ck.err(
+                _rule_label(rule.name),
+                "select",
+                f"{rule.metric!r} is a runtime metric: it has no tests or files to select",
+                None,
+                "remove `select`",
+            )
 
     bake = _parse_bake(ck, table.get("bake"), prefix, known_profiles)
     if bake is not None:
@@ -331,13 +348,15 @@ def parse_policy(
                 "name",
                 "the name 'bake' is reserved for the rule a [bake] block adds",
             )
-        if not table.get("smoke"):
+        if not table.get("smoke") and not runtime_metrics:
             ck.err(
                 "bake",
                 "duration",
-                "a [bake] block repeats the smoke checks, but none are declared",
+                "a [bake] block repeats the smoke checks and samples runtime metrics, "
+                "but none are declared",
                 None,
-                "add [[tool.releasegate.smoke]] checks or remove [bake]",
+                "add [[tool.releasegate.smoke]] checks or [[tool.releasegate.metric]] "
+                "definitions, or remove [bake]",
             )
         rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0, profiles=bake.get("profiles")))
 
@@ -401,7 +420,16 @@ def parse_policy(
         smoke=smoke,
         bake=bake,
         alarms=alarms,
+        runtime_metrics=runtime_metrics,
     )
+
+
+def _declared_names(value: Any) -> set[str]:
+    """Names the ``[[metric]]`` tables declare, valid or not (so rules using them are not
+    also reported as naming an unknown metric)."""
+    if not isinstance(value, list):
+        return set()
+    return {m["name"] for m in value if isinstance(m, dict) and isinstance(m.get("name"), str)}
 
 
 def _is_number(value: Any) -> bool:
