@@ -22,6 +22,7 @@ LAZY = (
     "pytest_releasegate.sources.junit",
     "pytest_releasegate.sources.smoke",
     "pytest_releasegate.sources.alarms",
+    "pytest_releasegate.sources.runtime",
 )
 BUILTINS = CORE + LAZY
 ENTRY_POINT_GROUP = "releasegate"

@@ -187,6 +187,8 @@ class Measurement(NamedTuple):
     message: str = ""
     precision: int | None = None  # compare and display at this many decimals
     missing: str | None = None
+    #: The data came back but cannot be one value: outcome `error` whatever on-missing says.
+    invalid: bool = False
 
     @classmethod
     def absent(cls, reason: str) -> Measurement:
@@ -273,6 +275,8 @@ class Verdict(NamedTuple):
     tool_version: str
     warnings: tuple[str, ...] = ()
     warn_as: str = "success"
+    #: Runtime-metric evidence (SPEC §10): metric name → provider, query, samples.
+    runtime: dict[str, Any] | None = None
 
     @property
     def failed_rules(self) -> list[RuleResult]:
@@ -334,6 +338,7 @@ class Verdict(NamedTuple):
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "tool_version": self.tool_version,
+            **({"runtime": self.runtime} if self.runtime else {}),
         }
 
     @classmethod
@@ -354,6 +359,7 @@ class Verdict(NamedTuple):
                 tool_version=str(data.get("tool_version", "")),
                 warnings=tuple(data.get("warnings") or ()),
                 warn_as=str(data.get("warn_as", "success")),
+                runtime=dict(data["runtime"]) if data.get("runtime") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed verdict JSON: {exc}") from None
