@@ -41,6 +41,7 @@ class GateOptions:
     codepipeline_job_id: str | None = None
     dry_run: bool = False
     quiet: bool = False
+    export_env: str | None = None
 
     def report_configuration_error(self, message: str) -> None:
         """With a CodePipeline job id, bad input still closes the job (ConfigurationError)."""

@@ -14,6 +14,7 @@ CORE = (
     "pytest_releasegate.sources.context",
     "pytest_releasegate.sinks.files",
     "pytest_releasegate.sinks.codepipeline",
+    "pytest_releasegate.sinks.envfile",
 )
 #: Built-in sources registered only when a run needs them (see `Gate.load_sources`):
 #: importing them costs start-up time that most runs never use.

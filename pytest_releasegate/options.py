@@ -59,6 +59,12 @@ SPECS = (
         env="RELEASEGATE_CODEPIPELINE_JOB_ID",
     ),
     OptionSpec("dry_run", "evaluate and print; publish nothing remote", kind="flag"),
+    OptionSpec(
+        "export_env",
+        "write RELEASEGATE_* variables for POSIX sh (a CodePipeline V2 Commands action)",
+        "PATH",
+        path=True,
+    ),
 )
 
 
