@@ -309,7 +309,14 @@ def parse_policy(
     known_profiles = sorted({DEFAULT_PROFILE, *profile_tables})
 
     # Runtime metrics first: the names they declare are metrics the rules may use.
-    runtime_metrics = parse_runtime_metrics(ck, table.get("metric"), prefix, ck.metrics or ())
+    runtime_metrics = parse_runtime_metrics(
+        ck,
+        table.get("metric"),
+        prefix,
+        ck.metrics or (),
+        suggest=_suggest,
+        duration=parse_duration,
+    )
     runtime_names = _declared_names(table.get("metric"))
     if ck.metrics is not None:
         ck.metrics = sorted({*ck.metrics, *runtime_names})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 PROVIDERS = ("cloudwatch", "prometheus")
@@ -99,12 +99,19 @@ class RuntimeMetric(NamedTuple):
 
 
 def parse_runtime_metrics(
-    ck: Any, value: Any, prefix: str, taken: Iterable[str]
+    ck: Any,
+    value: Any,
+    prefix: str,
+    taken: Iterable[str],
+    *,
+    suggest: Callable[[str, Iterable[str]], str | None],
+    duration: Callable[[Any], float | None],
 ) -> tuple[RuntimeMetric, ...]:
     """Validate the ``metric`` array; problems go to ``ck`` (the policy checker).
 
     ``taken`` is every metric name the installed sources provide: a runtime
-    metric may not shadow one.
+    metric may not shadow one. ``suggest`` and ``duration`` are the policy's
+    own closest-spelling and duration parsers, so every section reads alike.
     """
     if value is None:
         return ()
@@ -117,11 +124,17 @@ def parse_runtime_metrics(
     builtin = {m.name for m in BUILTIN} | set(taken)
     out: list[RuntimeMetric] = []
     seen: set[str] = set()
+    helpers = _Helpers(suggest, duration)
     for index, raw in enumerate(value, start=1):
-        metric = _parse_metric(ck, raw, index, builtin, seen)
+        metric = _parse_metric(ck, helpers, raw, index, builtin, seen)
         if metric is not None:
             out.append(metric)
     return tuple(out)
+
+
+class _Helpers(NamedTuple):
+    suggest: Callable[[str, Iterable[str]], str | None]
+    duration: Callable[[Any], float | None]
 
 
 def _label(raw: dict[str, Any], index: int) -> str:
@@ -134,10 +147,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _parse_metric(
-    ck: Any, raw: dict[str, Any], index: int, builtin: set[str], seen: set[str]
+    ck: Any, h: _Helpers, raw: dict[str, Any], index: int, builtin: set[str], seen: set[str]
 ) -> RuntimeMetric | None:
-    from .policy import _suggest, parse_duration
-
+    _suggest, parse_duration = h.suggest, h.duration
     label = _label(raw, index)
     before = len(ck.problems)
 
@@ -259,7 +271,7 @@ def _parse_metric(
         if region is not None and (not isinstance(region, str) or not region):
             ck.err(label, "region", "must be an AWS region name such as 'eu-west-1'")
             region = None
-        queries = _parse_queries(ck, label, raw.get("queries"))
+        queries = _parse_queries(ck, h, label, raw.get("queries"))
         if queries and window < max(q.period for q in queries):
             ck.err(
                 label,
@@ -315,9 +327,8 @@ def _parse_metric(
     return metric
 
 
-def _parse_queries(ck: Any, label: str, value: Any) -> tuple[CloudWatchQuery, ...]:
-    from .policy import _suggest
-
+def _parse_queries(ck: Any, h: _Helpers, label: str, value: Any) -> tuple[CloudWatchQuery, ...]:
+    _suggest = h.suggest
     if value is None:
         ck.err(
             label,

@@ -38,7 +38,7 @@ def env_name(key: str) -> str:
 
 def env_text(verdict: Verdict) -> str:
     """The file's text: the CodePipeline output variables, one assignment per line."""
-    from ..aws.codepipeline import output_variables
+    from ..codepipeline.results import output_variables
 
     lines = ["# releasegate verdict; source with: set -a; . ./THIS_FILE; set +a"]
     seen: set[str] = set()

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..runtime_policy import MAX_QUERIES_PER_CALL, CloudWatchQuery, RuntimeMetric
 from .http_checks import CheckSetupError, _expand, scrub
-from .runtime import Sample, reduce_values
+from .runtime_sample import Sample, reduce_values
 
 #: Longest backend message kept in a sample's reason.
 MAX_REASON = 300

@@ -23,7 +23,7 @@ import requests
 
 from ..runtime_policy import RuntimeMetric
 from .http_checks import CheckSetupError, _expand, body_preview, display_url, make_session, scrub
-from .runtime import Sample
+from .runtime_sample import Sample
 
 API_PATH = "/api/v1/query"
 MAX_REASON = 300

@@ -32,11 +32,12 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .. import hookimpl
 from ..model import Level, Measurement, OnMissing, Rule, format_value
 from ..runtime_policy import RuntimeMetric
+from .runtime_sample import Sample
 
 if TYPE_CHECKING:
     from ..engine import Gate
@@ -50,48 +51,6 @@ ON_ROUND_KEY = "bake:on_round"
 STATE_KEY = "runtime"
 RUNTIME_SCHEMA = "releasegate.runtime/1"
 _EPS = 1e-9
-
-
-class Sample(NamedTuple):
-    """One reading of one metric.
-
-    ``kind``: ``ok`` (a value), ``filled`` (no data, the metric's ``fill``),
-    ``nodata`` (no datapoints, empty vector, NaN), ``failed`` (the backend
-    could not be asked or refused), ``invalid`` (an answer that cannot be
-    one value). ``reason`` says why there is no value (never holds a secret).
-    """
-
-    at: float
-    value: float | None
-    kind: str = "ok"
-    reason: str = ""
-    datapoints: int | None = None
-
-    def to_json(self) -> list[Any]:
-        out: list[Any] = [round(self.at, 3), self.value, self.kind]
-        if self.reason or self.datapoints is not None:
-            out += [self.reason, self.datapoints]
-        return out
-
-    @classmethod
-    def from_json(cls, data: Sequence[Any]) -> Sample:
-        at, value, kind = float(data[0]), data[1], str(data[2])
-        reason = str(data[3]) if len(data) > 3 else ""
-        points = int(data[4]) if len(data) > 4 and data[4] is not None else None
-        return cls(at, None if value is None else float(value), kind, reason, points)
-
-
-def reduce_values(values: Sequence[float], how: str) -> float:
-    """``values`` (oldest first, not empty) reduced by ``max|min|avg|sum|last``."""
-    if how == "max":
-        return max(values)
-    if how == "min":
-        return min(values)
-    if how == "sum":
-        return float(sum(values))
-    if how == "avg":
-        return float(sum(values)) / len(values)
-    return values[-1]
 
 
 @dataclass
