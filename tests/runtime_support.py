@@ -5,7 +5,8 @@ service, and a recording proxy in front of the moto server.
   ``prometheus-client``: ``http_requests_total{route,status}`` and the
   ``http_request_duration_seconds{route}`` histogram. ``GET /hit/<route>?status=N&ms=M``
   records one request with that status and latency (and answers with it);
-  ``/metrics`` is the exposition.
+  ``/metrics`` is the exposition. ``fail_after[route] = N``: from the N+1st request
+  on, ``/hit/<route>`` answers 500 whatever it asks for (a deploy turning bad).
 * :class:`PrometheusServer` — Debian's ``/usr/bin/prometheus`` on 127.0.0.1, a
   free port, a temporary storage directory, a 1 s scrape interval, scraping
   the service; :meth:`PrometheusServer.wait_for` polls a query until it
@@ -50,6 +51,8 @@ class InstrumentedService:
         from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
         self.registry = CollectorRegistry()
+        self.fail_after: dict[str, int] = {}
+        self.hits: dict[str, int] = {}
         self.requests = Counter(
             "http_requests_total",
             "requests by route and status",
@@ -81,6 +84,7 @@ class InstrumentedService:
                     status = int(query.get("status", 200))
                     seconds = float(query.get("ms", 1)) / 1000.0
                     route = parts.path[len("/hit/") :]
+                    status = service.turn(route, status)
                     service.record(route, status, seconds)
                     body = b"ok"
                 else:
@@ -95,6 +99,11 @@ class InstrumentedService:
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
+
+    def turn(self, route: str, status: int) -> int:
+        n = self.hits[route] = self.hits.get(route, 0) + 1
+        limit = self.fail_after.get(route)
+        return 500 if limit is not None and n > limit else status
 
     def record(self, route: str, status: int, seconds: float) -> None:
         self.requests.labels(route=route, status=str(status)).inc()

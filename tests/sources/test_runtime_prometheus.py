@@ -172,3 +172,33 @@ def test_evidence_lists_every_sample_with_its_time(prometheus: Any, make_gate: A
     assert [s["value"] for s in evidence["samples"]] == [0.5, 0.5, 0.5]
     assert all(s["at"].endswith("+00:00") for s in evidence["samples"])
     assert verdict.rules[0].message.endswith("(highest of 3 samples)")
+
+
+def test_a_service_turning_bad_mid_bake_stops_it_after_the_failure_limit(
+    prometheus: Any, instrumented_service: Any, make_gate: Any
+) -> None:
+    """Acceptance 3: each round's smoke check is one request to the service, which answers
+    500 from its third request on; Prometheus sees the errors a scrape later."""
+    r = route()
+    instrumented_service.fail_after[r] = 2
+    errors = f'sum(http_requests_total{{route="{r}",status="500"}}) or vector(0)'
+    text = (
+        metric(errors, name="api.errors", url=prometheus.url)
+        + rule("max = 0", metric_name="api.errors")
+        + '[[smoke]]\nname = "traffic"\nurl = "{base_url}/hit/'
+        + r
+        + '"\n'
+        "expect-status = [200, 500]\n"
+        '[bake]\nduration = "30s"\ninterval = "1s"\nconsecutive-failure-limit = 2\n'
+    )
+    verdict = make_gate(text, base_url=instrumented_service.url).run()
+    rules = {x.name: x for x in verdict.rules}
+    assert verdict.verdict is Outcome.FAIL
+    assert rules["bake"].outcome is Outcome.FAIL
+    assert "2 bad rounds in a row (consecutive-failure-limit 2)" in rules["bake"].message
+    values = [s["value"] for s in verdict.runtime["api.errors"]["samples"]]
+    assert 4 <= len(values) < 30  # stopped early, and only after the service turned bad
+    assert values[:2] == [0, 0]
+    assert values[-1] > 0 and values[-2] > 0 and 0 in values[:-2]
+    assert rules["r"].outcome is Outcome.FAIL and rules["r"].actual == max(values)
+    assert f"highest of {len(values)} samples" in rules["r"].message
