@@ -141,11 +141,11 @@ class CloudWatchSampler:
         metrics: Sequence[RuntimeMetric],
         environ: Mapping[str, str],
         *,
-        client_factory: Callable[[str | None, float], Any] = make_client,
+        client_factory: Callable[[str | None, float], Any] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.prepared = [Prepared(i, m, environ) for i, m in enumerate(metrics)]
-        self._factory = client_factory
+        self._factory = client_factory or make_client
         self._clients: dict[str | None, Any] = {}
         self._clock = clock
         #: GetMetricData requests made (pages included), for the evidence and the tests.
