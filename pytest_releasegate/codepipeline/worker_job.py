@@ -524,10 +524,13 @@ def _read_verdict(out: Path) -> Verdict | None:
 
 def _blocked_outside_bake(verdict: Verdict) -> bool:
     """Whether a rule that does not wait for the bake already blocks the release
-    (then baking on is pointless: the verdict is final)."""
+    (then baking on is pointless: the verdict is final). Smoke and runtime-metric
+    rules are judged when the bake ends."""
+    runtime = verdict.runtime or {}
     return any(
         r.outcome in (Outcome.FAIL, Outcome.ERROR)
         and r.level.value == "fail"
         and not r.metric.startswith("smoke.")
+        and r.metric not in runtime
         for r in verdict.rules
     )

@@ -390,9 +390,14 @@ def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
 def releasegate_metrics(gate: Gate) -> dict[str, float]:
     """The verdict's flat values (worst as the rules see it) and, aside, the evidence."""
     run = _run(gate)
-    if run is None or run.state is None:
+    if run is None:
         return {}
+    # Evidence even before the first sample: its keys tell a job runner which rules
+    # wait for the bake.
+    gate.data[EVIDENCE_KEY] = run.evidence()
     out: dict[str, float] = {}
+    if run.state is None:
+        return out
     for name, m in run.metrics.items():
         series = run.state.series.get(name)
         if series is None or not series.with_value:
@@ -406,7 +411,6 @@ def releasegate_metrics(gate: Gate) -> dict[str, float]:
             rules = [r for r in run.rules if r.metric == name]
             only_lower = bool(rules) and all(_lower(r) and not _upper(r) for r in rules)
             out[name] = float((series.low if only_lower else series.high) or 0.0)
-    gate.data[EVIDENCE_KEY] = run.evidence()
     if run.sampler is not None:
         run.sampler.close()
     return out
