@@ -101,6 +101,9 @@ def pending_bake(gate: Gate) -> dict[str, Any] | None:
     if state is None:
         return None
     data: dict[str, Any] = state.to_json(samples=False)
+    from ..sources.runtime import trim_for_token
+
+    trim_for_token(data)
     return data
 
 

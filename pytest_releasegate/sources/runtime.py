@@ -50,6 +50,9 @@ ON_ROUND_KEY = "bake:on_round"
 #: Key of the runtime samples inside ``BakeState.extra``.
 STATE_KEY = "runtime"
 RUNTIME_SCHEMA = "releasegate.runtime/1"
+#: Samples a continuation token carries at most, over all metrics (the newest of each
+#: metric; the aggregates the rules judge always cover every sample).
+TOKEN_SAMPLES = 48
 _EPS = 1e-9
 
 
@@ -149,6 +152,24 @@ class RuntimeState:
             return cls({str(k): Series.from_json(v) for k, v in data["series"].items()})
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise ValueError(f"malformed runtime-metric state: {exc!r}") from None
+
+
+def trim_for_token(bake: dict[str, Any]) -> None:
+    """Bound the runtime samples in a bake state's JSON headed for a continuation token
+    (≤ 2,048 characters): each metric keeps its newest samples, the older ones are
+    counted in ``samples_dropped``; what the rules judge is unchanged."""
+    extra = bake.get("extra")
+    if not isinstance(extra, dict) or STATE_KEY not in extra:
+        return
+    try:
+        state = RuntimeState.from_json(extra[STATE_KEY])
+    except ValueError:
+        return
+    if state.series:
+        keep = max(1, TOKEN_SAMPLES // len(state.series))
+        for series in state.series.values():
+            series.trim(keep)
+    extra[STATE_KEY] = state.to_json()
 
 
 # -- sampling -------------------------------------------------------------------

@@ -22,14 +22,16 @@ class Sample(NamedTuple):
     datapoints: int | None = None
 
     def to_json(self) -> list[Any]:
-        out: list[Any] = [round(self.at, 3), self.value, self.kind]
-        if self.reason or self.datapoints is not None:
-            out += [self.reason, self.datapoints]
+        """Compact (continuation tokens are small): ``[at, value]`` for a plain value."""
+        out: list[Any] = [round(self.at, 1), self.value]
+        if self.kind != "ok" or self.reason or self.datapoints is not None:
+            out += [self.kind, self.reason, self.datapoints]
         return out
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Sample:
-        at, value, kind = float(data[0]), data[1], str(data[2])
+        at, value = float(data[0]), data[1]
+        kind = str(data[2]) if len(data) > 2 else "ok"
         reason = str(data[3]) if len(data) > 3 else ""
         points = int(data[4]) if len(data) > 4 and data[4] is not None else None
         return cls(at, None if value is None else float(value), kind, reason, points)
