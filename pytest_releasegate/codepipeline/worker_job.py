@@ -48,6 +48,7 @@ from .results import (
     success_request,
     verdict_request,
 )
+from .sampling import runtime_sampler
 
 #: pytest's exit code for a usage error, which the gate also uses for a bad policy.
 
@@ -381,15 +382,19 @@ class JobRunner:
             state_in = workdir / "bake-in.json"
             state_in.write_text(json.dumps(carried["bake"]), encoding="utf-8")
             extra[STATE_IN_ENV] = str(state_in)
-        env = child_environ(self.environ, secrets=self.log.redactor.secrets(), extra=extra)
-        run = run_child(
-            command,
-            cwd=src,
-            env=env,
-            output=workdir / OUTPUT_LOG,
-            timeout=self.settings.job_timeout,
-            children=self.children,
-        )
+        # Runtime metrics: the child has no credential, so this process samples for it.
+        policy = command[command.index("--gate-policy") + 1] if "--gate-policy" in command else None
+        with runtime_sampler(src, policy, self.environ) as sampler_env:
+            extra.update(sampler_env)
+            env = child_environ(self.environ, secrets=self.log.redactor.secrets(), extra=extra)
+            run = run_child(
+                command,
+                cwd=src,
+                env=env,
+                output=workdir / OUTPUT_LOG,
+                timeout=self.settings.job_timeout,
+                children=self.children,
+            )
         self.log.info(
             "job.gate_run",
             **fields,

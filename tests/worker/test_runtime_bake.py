@@ -93,3 +93,76 @@ def test_a_service_turning_bad_mid_bake_fails_across_continuation_jobs(
     shown += tokens
     shown += [json.dumps(decode_token(t)) for t in tokens]
     assert not [s for s in shown if token in s]
+
+
+CLOUDWATCH_POLICY = """
+[tool.releasegate]
+[[tool.releasegate.metric]]
+name = "alb.errors"
+provider = "cloudwatch"
+window = "5m"
+queries = [{{ namespace = "AWS/ApplicationELB", metric = "HTTPCode_Target_5XX_Count", dimensions = {{ LoadBalancer = "${{ALB}}" }}, stat = "Sum" }}]
+
+[[tool.releasegate.rule]]
+name = "few 5xx"
+metric = "alb.errors"
+max = 1
+
+[tool.releasegate.bake]
+duration = "30s"
+interval = "1s"
+consecutive-failure-limit = 2
+"""
+
+
+def test_cloudwatch_metrics_are_sampled_by_the_worker_not_the_credential_free_child(
+    emulator: CodePipelineEmulator,
+    artifacts: Artifacts,
+    env: dict[str, str],
+    spawn: Any,
+    moto_server: str,
+) -> None:
+    """The gate child has no AWS credential and no endpoint: the worker samples for it over
+    a loopback endpoint, and ${ALB} is expanded in the worker, never in the child."""
+    import datetime as dt
+
+    import boto3
+
+    alb = "app/secret-alb/" + uuid.uuid4().hex[:16]
+    cw = boto3.client("cloudwatch", endpoint_url=moto_server, region_name="us-east-1")
+    cw.put_metric_data(
+        Namespace="AWS/ApplicationELB",
+        MetricData=[
+            {
+                "MetricName": "HTTPCode_Target_5XX_Count",
+                "Dimensions": [{"Name": "LoadBalancer", "Value": alb}],
+                "Timestamp": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=90),
+                "Value": 3.0,
+            }
+        ],
+    )
+    env.update({"ALB": alb, "AWS_ENDPOINT_URL_CLOUDWATCH": moto_server})
+    files = {
+        "pyproject.toml": CLOUDWATCH_POLICY.format(),
+        "tests/test_app.py": "def test_ok():\n    pass\n",
+    }
+    first, out = enqueue(emulator, artifacts, files)
+    worker = spawn(
+        *SERVE, "--poll-interval", "0.1", "--bake-pass", "0.9", "--log-format", "json", env=env
+    )
+    chain = _finish_chain(emulator, first, worker)
+    results = [job.result for job in chain]
+    assert len(chain) >= 2, worker.text()
+    final = results[-1]
+    assert final.kind == "failure" and "few 5xx" in final.params["failureDetails"]["message"]
+    assert out is not None
+    verdict = json.loads(artifacts.read_zip(out)["verdict.json"])
+    rules = {r["name"]: r for r in verdict["rules"]}
+    assert rules["few 5xx"]["actual"] == 3 and rules["few 5xx"]["outcome"] == "fail"
+    samples = verdict["runtime"]["alb.errors"]["samples"]
+    assert [s["value"] for s in samples] == [3, 3]  # two bad rounds, then the limit
+    sent = verdict["runtime"]["alb.errors"]["query"][0]["MetricStat"]["Metric"]["Dimensions"]
+    assert sent == [{"Name": "LoadBalancer", "Value": "***"}]
+    shown = [worker.text(), json.dumps(verdict), *(json.dumps(r.params) for r in results)]
+    shown += [job.data.get("continuationToken") or "" for job in chain]
+    assert not [s for s in shown if alb in s]
