@@ -111,7 +111,7 @@ def test_state_round_trips_and_a_token_keeps_the_aggregates() -> None:
     for name, s in trimmed.series.items():
         assert len(s.samples) == TOKEN_SAMPLES // 5 and s.dropped == 20 - TOKEN_SAMPLES // 5
         assert (s.high, s.low, s.count) == (state.series[name].high, state.series[name].low, 20)
-    from pytest_releasegate.codepipeline.job import encode_token
+    from pytest_releasegate.codepipeline.handoff import encode_token
 
     assert len(encode_token({"bake": bake, "continuations": 3})) <= 2048
 
