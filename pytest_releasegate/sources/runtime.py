@@ -30,6 +30,7 @@ A Prometheus answer with several series is an ``error`` whatever
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -323,7 +324,13 @@ class RuntimeRun:
         return self.sampler
 
     def take_sample(self) -> dict[str, Sample]:
-        samples = self._sampler().sample()
+        try:
+            samples = self._sampler().sample()
+        except Exception as exc:  # noqa: BLE001 - a provider's crash is missing data, not a traceback
+            now = time.time()
+            # The type only: the text could quote a ${VAR} value.
+            why = f"internal error sampling the runtime metrics: {type(exc).__name__}"
+            samples = {name: Sample(now, None, "failed", why) for name in self.metrics}
         if self.state is None:
             self.state = RuntimeState()
         self.state.add(samples)
