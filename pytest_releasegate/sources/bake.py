@@ -235,7 +235,15 @@ class BakeState:
             "finished": self.finished,
             "stop_reason": self.stop_reason,
             "violations": list(self.violations),
-            **({"extra": dict(self.extra)} if self.extra else {}),
+            **({"extra": self._extra_json(samples)} if self.extra else {}),
+        }
+
+    def _extra_json(self, samples: bool) -> dict[str, Any]:
+        """``extra`` as JSON: a value with its own ``to_json(samples=...)`` writes itself
+        (bounded too when ``samples`` is false)."""
+        return {
+            k: v.to_json(samples=samples) if hasattr(v, "to_json") else v
+            for k, v in self.extra.items()
         }
 
     @classmethod

@@ -29,6 +29,7 @@ A Prometheus answer with several series is an ``error`` whatever
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -139,11 +140,17 @@ class RuntimeState:
         for name, s in samples.items():
             self.series.setdefault(name, Series()).add(s)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": RUNTIME_SCHEMA,
-            "series": {k: v.to_json() for k, v in self.series.items()},
-        }
+    def to_json(self, *, samples: bool = True) -> dict[str, Any]:
+        """``samples=False``: bounded for a continuation token (≤ 2,048 characters): each
+        metric keeps its newest samples, ``TOKEN_SAMPLES`` in all, the older ones counted
+        in ``samples_dropped``; the aggregates the rules judge still cover every sample."""
+        series = self.series
+        if not samples and series:
+            keep = max(1, TOKEN_SAMPLES // len(series))
+            series = {k: dataclasses.replace(v, samples=list(v.samples)) for k, v in series.items()}
+            for s in series.values():
+                s.trim(keep)
+        return {"schema": RUNTIME_SCHEMA, "series": {k: v.to_json() for k, v in series.items()}}
 
     @classmethod
     def from_json(cls, data: Any) -> RuntimeState:
@@ -154,24 +161,6 @@ class RuntimeState:
             return cls({str(k): Series.from_json(v) for k, v in data["series"].items()})
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise ValueError(f"malformed runtime-metric state: {exc!r}") from None
-
-
-def trim_for_token(bake: dict[str, Any]) -> None:
-    """Bound the runtime samples in a bake state's JSON headed for a continuation token
-    (≤ 2,048 characters): each metric keeps its newest samples, the older ones are
-    counted in ``samples_dropped``; what the rules judge is unchanged."""
-    extra = bake.get("extra")
-    if not isinstance(extra, dict) or STATE_KEY not in extra:
-        return
-    try:
-        state = RuntimeState.from_json(extra[STATE_KEY])
-    except ValueError:
-        return
-    if state.series:
-        keep = max(1, TOKEN_SAMPLES // len(state.series))
-        for series in state.series.values():
-            series.trim(keep)
-    extra[STATE_KEY] = state.to_json()
 
 
 # -- sampling -------------------------------------------------------------------
@@ -341,12 +330,15 @@ class RuntimeRun:
         if self.state is None:
             saved = bake.extra.get(STATE_KEY)
             try:
-                self.state = RuntimeState.from_json(saved) if saved is not None else None
+                if isinstance(saved, RuntimeState):
+                    self.state = saved
+                elif saved is not None:
+                    self.state = RuntimeState.from_json(saved)
             except ValueError as exc:
                 self.problem = f"cannot resume the runtime samples: {exc}"
         samples = self.take_sample()
-        assert self.state is not None
-        bake.extra[STATE_KEY] = self.state.to_json()
+        # The live state: the bake state writes it (bounded for a token) when it is saved.
+        bake.extra[STATE_KEY] = self.state
         today = _dt.datetime.now(_dt.timezone.utc).date()
         return round_failures(self.rules, samples, today)
 

@@ -16,7 +16,6 @@ from pytest_releasegate.sources.runtime import (
     Series,
     measure,
     round_failures,
-    trim_for_token,
 )
 from pytest_releasegate.sources.runtime_sample import Sample
 
@@ -105,8 +104,8 @@ def test_state_round_trips_and_a_token_keeps_the_aggregates() -> None:
         state.add({f"m{k}": Sample(1_800_000_000.0 + 30 * i, 0.25 * i + k) for k in range(5)})
     again = RuntimeState.from_json(state.to_json())
     assert again == state
-    bake = {"extra": {"runtime": state.to_json()}}
-    trim_for_token(bake)
+    bake = {"extra": {"runtime": state.to_json(samples=False)}}
+    assert len(state.series["m0"].samples) == 20  # the live state keeps every sample
     trimmed = RuntimeState.from_json(bake["extra"]["runtime"])
     for name, s in trimmed.series.items():
         assert len(s.samples) == TOKEN_SAMPLES // 5 and s.dropped == 20 - TOKEN_SAMPLES // 5
