@@ -1,6 +1,7 @@
 """`releasegate evaluate` with runtime metrics, as a Commands action runs it: real Prometheus,
-moto CloudWatch, a bake carried across two processes through the bake-state hand-over, every
-output checked for ``${VAR}`` values, the env file sourced by ``sh``."""
+moto CloudWatch, a bake carried from one run to the next through the bake-state hand-over
+files (as the job runner does; tests/worker crosses real processes), every output checked
+for ``${VAR}`` values, the env file sourced by ``sh``."""
 
 from __future__ import annotations
 
@@ -44,13 +45,13 @@ metric = "alb.errors"
 max = 10
 
 [bake]
-duration = "12s"
-interval = "6s"
+duration = "10s"
+interval = "5s"
 consecutive-failure-limit = 2
 """
 
 
-def test_secrets_never_reach_an_output_and_the_bake_resumes_in_another_process(
+def test_secrets_never_reach_an_output_and_the_bake_resumes_from_its_saved_state(
     tmp_path: Path,
     prometheus: Any,
     instrumented_service: Any,
@@ -93,7 +94,7 @@ def test_secrets_never_reach_an_output_and_the_bake_resumes_in_another_process(
         "--export-env",
         "v.env",
     ]
-    # First process: round 0, then the deadline (round 1 is due 6 s after round 0 starts,
+    # First run: round 0, then the deadline (round 1 is due 5 s after round 0 starts,
     # after the deadline whatever the start-up time); the state goes out with the samples.
     first = releasegate(
         tmp_path,
@@ -102,12 +103,12 @@ def test_secrets_never_reach_an_output_and_the_bake_resumes_in_another_process(
         env={
             **env,
             "RELEASEGATE_BAKE_STATE_OUT": str(tmp_path / "state.json"),
-            "RELEASEGATE_BAKE_UNTIL": repr(time.time() + 5.0),
+            "RELEASEGATE_BAKE_UNTIL": repr(time.time() + 4.0),
         },
     )
     state = (tmp_path / "state.json").read_text(encoding="utf-8")
     assert json.loads(state)["rounds"] == 1
-    # Second process: resumes the bake to its end.
+    # Second run: resumes the bake to its end.
     second = releasegate(
         tmp_path,
         "evaluate",
@@ -120,7 +121,7 @@ def test_secrets_never_reach_an_output_and_the_bake_resumes_in_another_process(
     assert rules["error rate under 1%"]["outcome"] == "fail"
     assert rules["error rate under 1%"]["actual"] == pytest.approx(25.0)
     assert rules["few ALB errors"]["actual"] == 4 and rules["few ALB errors"]["outcome"] == "pass"
-    # Both rounds broke the error-rate rule: two bad rounds in a row, across the processes.
+    # Both rounds broke the error-rate rule: two bad rounds in a row, across the two runs.
     assert rules["bake"]["outcome"] == "fail"
     assert "2 bad rounds in a row" in rules["bake"]["message"]
     samples = verdict["runtime"]["api.error_rate"]["samples"]
