@@ -143,7 +143,10 @@ class Gate:
             self._families = (self.rules, {r.metric.partition(".")[0] for r in self.rules})
         metrics = self._families[1]
         wanted = {
-            "coverage": "coverage" in metrics or bool(self.options.coverage),
+            "coverage": "coverage" in metrics
+            or bool(self.options.coverage)
+            or bool(self.options.input_coverage),
+            "polycov": bool(self.options.input_coverage),
             "junit": bool(self.options.input_junit),
             "smoke": "smoke" in metrics,
             "alarms": "alarms" in metrics,
@@ -236,6 +239,7 @@ class Gate:
             warnings=(*self.policy.warnings_for(self.profile), *self.warnings),
             warn_as=self.policy.warn_as,
             runtime=self.data.get("runtime:evidence"),
+            coverage_unmapped=tuple(self.data.get("coverage_unmapped", ())),
         )
         return self.verdict
 

@@ -300,6 +300,8 @@ class Verdict(NamedTuple):
     warn_as: str = "success"
     #: Runtime-metric evidence (SPEC §10): metric name → provider, query, samples.
     runtime: dict[str, Any] | None = None
+    #: Coverage report files whose paths map to no project file (SPEC §9).
+    coverage_unmapped: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def failed_rules(self) -> list[RuleResult]:
@@ -351,7 +353,7 @@ class Verdict(NamedTuple):
         """JSON-ready data: every number finite (else null), names and messages bounded."""
         from .bounds import clip_message, json_safe
 
-        return {
+        out: dict[str, Any] = {
             "schema": VERDICT_SCHEMA,
             "verdict": self.verdict.value,
             "profile": self.profile,
@@ -366,6 +368,9 @@ class Verdict(NamedTuple):
             "tool_version": self.tool_version,
             **({"runtime": self.runtime} if self.runtime else {}),
         }
+        if self.coverage_unmapped:
+            out["coverage_unmapped"] = list(self.coverage_unmapped)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
@@ -386,6 +391,7 @@ class Verdict(NamedTuple):
                 warnings=tuple(data.get("warnings") or ()),
                 warn_as=str(data.get("warn_as", "success")),
                 runtime=dict(data["runtime"]) if data.get("runtime") else None,
+                coverage_unmapped=tuple(data.get("coverage_unmapped") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed verdict JSON: {exc}") from None
