@@ -126,8 +126,12 @@ def _crash_message(report: pytest.TestReport | pytest.CollectReport) -> str | No
     longrepr = report.longrepr
     crash = getattr(longrepr, "reprcrash", None)
     text = getattr(crash, "message", None)
-    if text is None:
-        text = str(longrepr) if longrepr is not None else None
+    if text is None and longrepr is not None:
+        text = str(longrepr)
+        # A collection error: the exception is on the last `E   ` line.
+        errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+        if errors:
+            text = errors[-1]
     if text is None:
         return None
     from .failures import first_line

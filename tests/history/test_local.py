@@ -184,3 +184,32 @@ def test_bad_history_keys_are_a_usage_error(
     err = capsys.readouterr().err
     assert "releasegate.toml" in err and problem in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_junit_failures_keep_the_first_line_of_their_message(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, verdict = evaluate(project, monkeypatch, failed=2)
+    assert [f["message"] for f in verdict["failures"]] == ["assert 0 == 0", "assert 1 == 0"]
+    assert {f["source"] for f in verdict["failures"]} == {"junit:default"}
+    assert history_lines(project / ".releasegate" / "history.jsonl")[0]["failures"] == 2
+
+
+def test_a_local_history_does_not_import_boto3(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from .support import junit
+
+    (tmp_path / "releasegate.toml").write_text(POLICY.format(history="h.jsonl", keep=""))
+    junit(tmp_path / "j.xml", passed=1)
+    code = (
+        "import sys\nfrom pytest_releasegate.cli import main\n"
+        "rc = main(['evaluate', '--input-junit', 'j.xml'])\n"
+        "assert rc == 0, rc\nassert 'boto3' not in sys.modules\nprint('ok')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert proc.stdout.strip().endswith("ok"), proc.stdout + proc.stderr
+    assert (tmp_path / "h.jsonl").read_text().count("\n") == 1
