@@ -106,7 +106,7 @@ def record_of(verdict: Verdict, *, run_id: str | None = None) -> dict[str, Any]:
         "rules": rules,
         "metrics": dict(verdict.metrics),
         "context": dict(verdict.context),
-        "failures": len(verdict.failures) + verdict.failures_omitted,
+        "failed_tests": len(verdict.failures) + verdict.failures_omitted,
     }
 
 

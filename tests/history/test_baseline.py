@@ -150,3 +150,19 @@ def test_baseline_history_without_a_history_is_a_usage_error(
     )
     # the flag spelling works too
     assert main(["evaluate", "--history", "h.jsonl", "--baseline", "history"]) == 3
+
+
+def test_a_passing_run_with_tolerated_failures_is_a_baseline(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "releasegate.toml").write_text(
+        'baseline = "history"\nhistory = "h.jsonl"\n'
+        '[[rule]]\nname = "few failures"\nmetric = "tests.failed"\nmax = 2\n'
+        '[[rule]]\nname = "passing tests ratchet"\nmetric = "tests.passed"\nmax-drop = 0\n'
+        'on-missing = "skip"\n'
+    )
+    _, first = evaluate(repo, monkeypatch, passed=10, failed=2)
+    assert first["verdict"] == "pass" and len(first["failures"]) == 2
+    _, second = evaluate(repo, monkeypatch, passed=9)
+    assert ratchet(second)["baseline"] == 10
+    assert ratchet(second)["outcome"] == "fail"

@@ -192,7 +192,7 @@ def test_junit_failures_keep_the_first_line_of_their_message(
     _, verdict = evaluate(project, monkeypatch, failed=2)
     assert [f["message"] for f in verdict["failures"]] == ["assert 0 == 0", "assert 1 == 0"]
     assert {f["source"] for f in verdict["failures"]} == {"junit:default"}
-    assert history_lines(project / ".releasegate" / "history.jsonl")[0]["failures"] == 2
+    assert history_lines(project / ".releasegate" / "history.jsonl")[0]["failed_tests"] == 2
 
 
 def test_a_local_history_does_not_import_boto3(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def test_failures_and_flaky_tests_are_listed_with_their_first_line(
     assert verdict["failures_omitted"] == 0
     assert verdict["flaky"] == [{"nodeid": "test_a.py::test_flaky", "source": "pytest"}]
     line = json.loads((pytester.path / "h.jsonl").read_text())
-    assert line["failures"] == 4
+    assert line["failed_tests"] == 4
     assert line["verdict"] == verdict["verdict"]
 
 
