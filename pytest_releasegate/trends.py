@@ -39,15 +39,23 @@ class Trend(NamedTuple):
         sel = ", ".join(f"{k}={v}" for k, v in self.select.items())
         return f"{self.metric} [{sel}]" if sel else self.metric
 
-    def thresholds(self) -> list[tuple[str, float]]:
-        """(`min`/`max`/`warn-below`/`warn-above`, value) of every rule on this trend."""
-        out: list[tuple[str, float]] = []
+    def thresholds(self) -> list[tuple[str, float, bool]]:
+        """(`min`/`max`/`warn-below`/`warn-above`, value, blocking) of every rule on this trend.
+
+        A bound is blocking when breaking it fails the run: `min`/`max` of a
+        rule of level `fail`.
+        """
+        out: list[tuple[str, float, bool]] = []
         for rule in self.rules:
             threshold = rule.get("threshold") or {}
+            blocking_rule = rule.get("level", "fail") == "fail"
             for key in _BOUNDS:
                 value = threshold.get(key)
-                if _is_number(value) and (key, float(value)) not in out:
-                    out.append((key, float(value)))
+                if not _is_number(value):
+                    continue
+                entry = (key, float(value), blocking_rule and key in ("min", "max"))
+                if entry not in out:
+                    out.append(entry)
         return out
 
     @property

@@ -333,7 +333,7 @@ def _chart(trend: Trend, index: int, where: str, profile: str) -> str:
     else:
         desc.append("No run has a value for this metric.")
     if thresholds:
-        desc.append("Thresholds: " + ", ".join(f"{k} {_number(v)}" for k, v in thresholds) + ".")
+        desc.append("Thresholds: " + ", ".join(f"{k} {_number(v)}" for k, v, _ in thresholds) + ".")
     if failing:
         desc.append(
             f"{len(failing)} failing run{'s' * (len(failing) > 1)}: "
@@ -346,7 +346,7 @@ def _chart(trend: Trend, index: int, where: str, profile: str) -> str:
 
     x0, x1 = _LEFT, _W - _RIGHT
     y0, y1 = _TOP, _H - _BOTTOM
-    lo, hi = _scale([*values, *(v for _, v in thresholds)] or [0.0])
+    lo, hi = _scale([*values, *(v for _, v, _ in thresholds)] or [0.0])
 
     def x(i: int) -> float:
         return x0 + (x1 - x0) * (i / (len(points) - 1) if len(points) > 1 else 0.5)
@@ -371,8 +371,8 @@ def _chart(trend: Trend, index: int, where: str, profile: str) -> str:
             f'<text class="axis" x="{x0}" y="{_H - 8}">{_e(points[0].time[:16])}</text>'
             f'<text class="axis" x="{x1}" y="{_H - 8}" text-anchor="end">this run</text>'
         )
-    for key, value in thresholds:
-        kind = "warn" if key.startswith("warn") else "fail"
+    for key, value, blocking in thresholds:
+        kind = "fail" if blocking else "warn"
         yy = y(value)
         svg.append(
             f'<line class="th-{kind}" x1="{x0}" x2="{x1}" y1="{yy:.1f}" y2="{yy:.1f}">'
