@@ -174,15 +174,27 @@ def parse(data: bytes, where: str) -> Loaded:
     return Loaded(records, problems)
 
 
-def _appended(data: bytes, line: bytes, keep: int) -> tuple[bytes, int]:
-    """`data` with `line` added, trimmed to `keep` runs; and how many corrupt lines were dropped.
+def slack(keep: int) -> int:
+    """Runs a history may hold beyond `keep` before it is trimmed back to `keep` (5%).
 
-    Below the limit the earlier bytes are kept exactly (a partial last line
-    is closed first, so the new record stays a line of its own).
+    Trimming checks every kept line, which costs about as much as reading the
+    whole history; doing it once every `keep // 20` appends rather than at
+    every append keeps an append at the bound as cheap as any other. Below
+    20 runs the bound is exact.
+    """
+    return keep // 20
+
+
+def _appended(data: bytes, line: bytes, keep: int) -> tuple[bytes, int]:
+    """`data` with `line` added, trimmed to `keep` runs when it would pass `keep + slack(keep)`;
+    and how many corrupt lines were dropped.
+
+    Untrimmed, the earlier bytes are kept exactly (a partial last line is
+    closed first, so the new record stays a line of its own).
     """
     if data and not data.endswith(b"\n"):
         data += b"\n"
-    if data.count(b"\n") < keep:
+    if data.count(b"\n") < keep + slack(keep):
         return data + line + b"\n", 0
     kept: list[bytes] = []
     dropped = 0

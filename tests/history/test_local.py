@@ -213,3 +213,29 @@ def test_a_local_history_does_not_import_boto3(tmp_path: Path) -> None:
     )
     assert proc.stdout.strip().endswith("ok"), proc.stdout + proc.stderr
     assert (tmp_path / "h.jsonl").read_text().count("\n") == 1
+
+
+def test_a_large_history_is_trimmed_in_one_go_past_five_percent_slack(tmp_path: Path) -> None:
+    from pytest_releasegate.history import LocalHistory, encode, slack
+
+    assert slack(3) == 0 and slack(40) == 2 and slack(500) == 25
+    store = LocalHistory(str(tmp_path / "h.jsonl"))
+    counts = []
+    for n in range(46):
+        line = encode(
+            {
+                "schema": "releasegate.history/1",
+                "id": str(n),
+                "time": str(n),
+                "verdict": "pass",
+                "profile": "p",
+                "rules": [],
+                "metrics": {},
+            }
+        )
+        stored, _ = store.append(line, 40)
+        counts.append(stored.count(b"\n"))
+    # 40, 41, 42, then back to 40 on the append that would make 43
+    assert counts[39:46] == [40, 41, 42, 40, 41, 42, 40]
+    ids = [json.loads(x)["id"] for x in (tmp_path / "h.jsonl").read_text().splitlines()]
+    assert ids == [str(n) for n in range(6, 46)]
