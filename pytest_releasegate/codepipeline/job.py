@@ -43,6 +43,7 @@ from typing import Any
 from ..model import ExitCode, Verdict
 from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
 from .artifacts import (
+    VERDICT_HTML,
     VERDICT_JSON,
     VERDICT_JUNIT,
     ArtifactCredentials,
@@ -298,6 +299,7 @@ def gate_command(
     command = [*base, *params.pytest_args, "--gate", "-p", "no:cacheprovider"]
     command += ["--gate-json", str(outdir / VERDICT_JSON)]
     command += ["--gate-junit", str(outdir / VERDICT_JUNIT)]
+    command += ["--gate-html", str(outdir / VERDICT_HTML)]
     policy = params.policy_path(srcdir)
     if policy:
         command += ["--gate-policy", policy]
