@@ -80,17 +80,23 @@ def build(args: argparse.Namespace) -> tuple[str, int, list[str]]:
     from .sinks.html import render
 
     rootdir = Path(args.rootdir or ".").absolute()
-    location, base = (None, None)
-    if args.history or not args.verdict:
-        location, base = _history_location(args, rootdir)
-    records: list[dict[str, Any]] = []
     warnings: list[str] = []
+    try:
+        location, base = _history_location(args, rootdir)
+    except _Bad as exc:
+        if not args.verdict:
+            raise
+        # The verdict alone makes a report: a broken policy only costs the trends.
+        location, base = None, None
+        warnings.append(f"no trends: {exc}")
+    records: list[dict[str, Any]] = []
     if location:
         try:
             loaded = open_history(location, rootdir=base).read()
         except HistoryError as exc:
             raise _Bad(str(exc)) from None
-        records, warnings = loaded.records, loaded.problems
+        records = loaded.records
+        warnings.extend(loaded.problems)
     if args.verdict:
         verdict = _read_verdict(args.verdict)
     elif not location:

@@ -251,3 +251,27 @@ def test_report_with_nothing_to_report_says_what_to_pass(
     assert main(["report", "--html", "r.html"]) == 4
     assert "nothing to report: pass --verdict FILE or --history H" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_of_a_verdict_takes_the_policys_history_for_trends(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--html", "r.html", "--verdict", "verdict.json"]) == 0
+    assert len(Page((project / "r.html").read_text()).svgs) == 4
+    (project / "releasegate.toml").write_text("history = 3\n")  # broken: the trends go
+    assert main(["report", "--html", "r2.html", "--verdict", "verdict.json"]) == 0
+    assert "warning: no trends: bad policy" in capsys.readouterr().err
+    assert Page((project / "r2.html").read_text()).svgs == []
+
+
+def test_the_pytest_plugin_writes_the_report_with_trends(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_a="def test_ok():\n    pass\n")
+    for _ in range(2):
+        result = pytester.runpytest(
+            "--gate", "--gate-history", "h.jsonl", "--gate-html", "out/report.html"
+        )
+        assert result.ret == 0
+    page = Page((pytester.path / "out" / "report.html").read_text())
+    assert len(page.svgs) == 3  # the built-in policy: tests.failed, tests.errors, tests.total
+    assert page.external_references() == []
+    assert "no failing tests" in page.all_text()
