@@ -9,8 +9,7 @@ import jsonschema
 import pytest
 
 from pytest_releasegate.model import verdict_schema
-
-from .support import evaluate, history_lines
+from tests.history_support import evaluate, history_lines
 
 POLICY = """
 history = "{history}"
@@ -199,7 +198,7 @@ def test_a_local_history_does_not_import_boto3(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from .support import junit
+    from tests.history_support import junit
 
     (tmp_path / "releasegate.toml").write_text(POLICY.format(history="h.jsonl", keep=""))
     junit(tmp_path / "j.xml", passed=1)

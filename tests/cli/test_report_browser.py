@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from .browser import CHROMIUM, RecordingProxy, chromium, pixel_summary
-from .support import evaluate
+from tests.browser import CHROMIUM, RecordingProxy, chromium, pixel_summary
+from tests.history_support import evaluate
 
 pytestmark = [
     pytest.mark.slow,

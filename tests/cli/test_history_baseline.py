@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_releasegate.cli import main
-
-from .support import evaluate
+from tests.history_support import evaluate
 
 POLICY = """
 baseline = "history"

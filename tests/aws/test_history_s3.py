@@ -20,8 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pytest_releasegate.history import S3History, encode
-
-from .support import evaluate, junit
+from tests.history_support import evaluate, junit
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = """

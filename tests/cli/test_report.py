@@ -11,9 +11,8 @@ import pytest
 from pytest_releasegate.cli import main
 from pytest_releasegate.history import series_for
 from pytest_releasegate.sinks.html import render
-
-from .pages import Page
-from .support import evaluate, history_lines
+from tests.history_support import evaluate, history_lines
+from tests.html_page import Page
 
 POLICY = """
 history = "h.jsonl"
