@@ -3,7 +3,8 @@
 For the HTML report and PR comments: which tests failed or errored, with
 the first line of their message, and which passed only on a rerun. At most
 :data:`LIMIT` entries each; the verdict counts the rest, so a run with
-100,000 failures still gives a verdict of bounded size.
+100,000 failures still gives a verdict of bounded size; node ids and messages
+are bounded as every output is (:mod:`.bounds`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import fnmatch
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from .bounds import clip_id, clip_message, clip_name
 from .model import TestRecord
 
 LIMIT = 1000
@@ -29,7 +31,7 @@ def first_line(text: str | None, limit: int = MESSAGE_CHARS) -> str | None:
     """The first non-blank line of `text`, at most `limit` characters (None stays None)."""
     if text is None:
         return None
-    for line in text.splitlines():
+    for line in clip_message(text).splitlines():
         line = line.strip()
         if line:
             return line if len(line) <= limit else line[: limit - 1] + "\u2026"
@@ -52,8 +54,8 @@ def list_tests(records: Iterable[TestRecord], quarantined: Sequence[str] = ()) -
                 failures_omitted += 1
                 continue
             entry: dict[str, Any] = {
-                "nodeid": record.nodeid,
-                "source": record.source,
+                "nodeid": clip_id(record.nodeid),
+                "source": clip_name(record.source),
                 "outcome": outcome,
                 "message": first_line(record.message),
             }
@@ -64,5 +66,5 @@ def list_tests(records: Iterable[TestRecord], quarantined: Sequence[str] = ()) -
             if len(flaky) >= LIMIT:
                 flaky_omitted += 1
                 continue
-            flaky.append({"nodeid": record.nodeid, "source": record.source})
+            flaky.append({"nodeid": clip_id(record.nodeid), "source": clip_name(record.source)})
     return Listed(tuple(failures), failures_omitted, tuple(flaky), flaky_omitted)

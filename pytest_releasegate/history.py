@@ -75,37 +75,42 @@ class Loaded(NamedTuple):
 
 
 def record_of(verdict: Verdict, *, run_id: str | None = None) -> dict[str, Any]:
-    """The history line of one verdict (as a dict; see :func:`encode`)."""
+    """The history line of one verdict (as a dict; see :func:`encode`).
+
+    Built from the verdict's JSON form, so names, messages and numbers are
+    bounded and finite exactly as in ``verdict.json``.
+    """
     from .failures import first_line
 
+    data = verdict.to_json()
     rules = []
-    for r in verdict.rules:
-        entry: dict[str, Any] = {"name": r.name, "metric": r.metric}
-        if not r.select.is_empty:
-            entry["select"] = r.select.to_json()
+    for r in data["rules"]:
+        entry: dict[str, Any] = {"name": r["name"], "metric": r["metric"]}
+        if r["select"]:
+            entry["select"] = r["select"]
         entry.update(
-            outcome=r.outcome.value,
-            level=r.level.value,
-            actual=r.actual,
-            threshold=r.threshold,
-            baseline=r.baseline,
-            message=first_line(r.message, MESSAGE_CHARS) or "",
+            outcome=r["outcome"],
+            level=r["level"],
+            actual=r["actual"],
+            threshold=r["threshold"],
+            baseline=r["baseline"],
+            message=first_line(r["message"], MESSAGE_CHARS) or "",
         )
-        if r.precision is not None:
-            entry["precision"] = r.precision
+        if r.get("precision") is not None:
+            entry["precision"] = r["precision"]
         rules.append(entry)
     return {
         "schema": HISTORY_SCHEMA,
         "id": run_id or uuid.uuid4().hex,
-        "time": verdict.finished_at,
-        "started_at": verdict.started_at,
-        "verdict": verdict.verdict.value,
-        "profile": verdict.profile,
-        "policy": verdict.policy,
-        "tool_version": verdict.tool_version,
+        "time": data["finished_at"],
+        "started_at": data["started_at"],
+        "verdict": data["verdict"],
+        "profile": data["profile"],
+        "policy": data["policy"],
+        "tool_version": data["tool_version"],
         "rules": rules,
-        "metrics": dict(verdict.metrics),
-        "context": dict(verdict.context),
+        "metrics": data["metrics"],
+        "context": data["context"],
         "failed_tests": len(verdict.failures) + verdict.failures_omitted,
     }
 
@@ -136,7 +141,7 @@ def same_series(
 def _decode(raw: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(raw)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested absurdly deep
         return None
     if (
         not isinstance(data, dict)

@@ -56,18 +56,22 @@ def _history_location(args: argparse.Namespace, rootdir: Path) -> tuple[str | No
 
 
 def _read_verdict(path: str) -> dict[str, Any]:
-    from .model import Verdict
+    """The verdict file's JSON, if it is a verdict whose verdict follows from its rules."""
+    from .bounds import read_regular_text
+    from .integrity import verified_verdict
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_regular_text(path))
     except FileNotFoundError:
         raise _Bad(f"--verdict {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise _Bad(f"--verdict {path}: cannot read it: {exc}") from None
     except json.JSONDecodeError as exc:
         raise _Bad(f"--verdict {path}: not JSON ({exc})") from None
+    except RecursionError:
+        raise _Bad(f"--verdict {path}: nested too deep to be a verdict") from None
     try:
-        Verdict.from_json(data)
+        verified_verdict(data)  # the IntegrityError (a ValueError) says why in one line
     except ValueError as exc:
         raise _Bad(f"--verdict {path}: {exc}") from None
     assert isinstance(data, dict)

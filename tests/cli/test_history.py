@@ -80,7 +80,9 @@ def test_a_corrupt_line_is_skipped_with_a_warning_and_the_run_still_appends(
     evaluate(project, monkeypatch)
     path = project / ".releasegate" / "history.jsonl"
     good = path.read_text()
-    path.write_text(good + '{"schema": "releasegate.history/1", "verdict": "pa\n' + "garbage\n")
+    path.write_text(
+        good + '{"schema": "releasegate.history/1", "verdict": "pa\n' + "[" * 100_000 + "\n"
+    )
     before = path.read_bytes()
 
     code, verdict = evaluate(project, monkeypatch, "--markdown", str(project / "s.md"))

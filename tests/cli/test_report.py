@@ -225,6 +225,8 @@ def test_report_of_a_verdict_file_with_a_history(
         (["--verdict", "h.jsonl"], "--verdict h.jsonl: not JSON"),
         (["--verdict", "releasegate.toml"], "--verdict releasegate.toml: not JSON"),
         (["--verdict", "other.json"], "not a releasegate verdict"),
+        (["--verdict", "tampered.json"], "disagrees with its rules"),
+        (["--verdict", "."], "--verdict .: cannot read it"),
         (["--history", "empty.jsonl"], "history empty.jsonl has no runs to report"),
         (["--history", "s3://"], "history s3://: expected s3://bucket/key"),
         (["--html", "blocker/r.html"], "--html blocker/r.html: cannot write it"),
@@ -234,6 +236,9 @@ def test_report_bad_input_is_exit_4_and_one_line(
     project: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     (project / "other.json").write_text('{"schema": "something else"}')
+    tampered = json.loads((project / "verdict.json").read_text())
+    tampered["verdict"] = "pass"  # its failing rules say otherwise
+    (project / "tampered.json").write_text(json.dumps(tampered))
     (project / "empty.jsonl").write_text("")
     (project / "blocker").write_text("a file")
     argv = ["report", "--html", "r.html", *args] if "--html" not in args else ["report", *args]
