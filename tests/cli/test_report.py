@@ -279,3 +279,26 @@ def test_the_pytest_plugin_writes_the_report_with_trends(pytester: pytest.Pytest
     assert len(page.svgs) == 3  # the built-in policy: tests.failed, tests.errors, tests.total
     assert page.external_references() == []
     assert "no failing tests" in page.all_text()
+
+
+def test_huge_names_and_messages_stay_bounded_in_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "releasegate.toml").write_text(POLICY)
+    big = "n" * 300_000
+    report = tmp_path / "reports" / "junit.xml"
+    report.parent.mkdir()
+    report.write_text(
+        f'<testsuite name="s"><testcase classname="c" name="{big}">'
+        f'<failure message="{"m" * 1_000_000}">x</failure></testcase></testsuite>'
+    )
+    monkeypatch.chdir(tmp_path)
+    assert (
+        main(["evaluate", "--input-junit", str(report), "--json", "v.json", "--html", "r.html"])
+        == 1
+    )
+    verdict = json.loads((tmp_path / "v.json").read_text())
+    (failure,) = verdict["failures"]
+    assert len(failure["nodeid"]) <= 1100 and len(failure["message"]) <= 500
+    assert (tmp_path / "r.html").stat().st_size < 200_000
+    assert (tmp_path / "h.jsonl").stat().st_size < 50_000
