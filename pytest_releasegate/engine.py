@@ -154,7 +154,10 @@ class Gate:
             self._families = (self.rules, {r.metric.partition(".")[0] for r in self.rules})
         metrics = self._families[1]
         wanted = {
-            "coverage": "coverage" in metrics or bool(self.options.coverage),
+            "coverage": "coverage" in metrics
+            or bool(self.options.coverage)
+            or bool(self.options.input_coverage),
+            "polycov": bool(self.options.input_coverage),
             "junit": bool(self.options.input_junit),
             "smoke": "smoke" in metrics,
             "alarms": "alarms" in metrics,
@@ -247,6 +250,7 @@ class Gate:
             failures_omitted=listed.failures_omitted,
             flaky=listed.flaky,
             flaky_omitted=listed.flaky_omitted,
+            coverage_unmapped=tuple(self.data.get("coverage_unmapped", ())),
         )
         if self.options.history or self.policy.history:
             from .history import record_run

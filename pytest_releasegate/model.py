@@ -304,6 +304,8 @@ class Verdict(NamedTuple):
     flaky_omitted: int = 0
     #: Why this run could not be added to the history (None: recorded, or no history).
     history_error: str | None = None
+    #: Coverage report files whose paths map to no project file (SPEC §9).
+    coverage_unmapped: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def failed_rules(self) -> list[RuleResult]:
@@ -355,7 +357,7 @@ class Verdict(NamedTuple):
         """JSON-ready data: every number finite (else null), names and messages bounded."""
         from .bounds import clip_message, json_safe
 
-        return {
+        out: dict[str, Any] = {
             "schema": VERDICT_SCHEMA,
             "verdict": self.verdict.value,
             "profile": self.profile,
@@ -374,6 +376,9 @@ class Verdict(NamedTuple):
             "flaky_omitted": self.flaky_omitted,
             **({"history_error": self.history_error} if self.history_error else {}),
         }
+        if self.coverage_unmapped:
+            out["coverage_unmapped"] = list(self.coverage_unmapped)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
@@ -398,6 +403,7 @@ class Verdict(NamedTuple):
                 flaky=tuple(data.get("flaky") or ()),
                 flaky_omitted=int(data.get("flaky_omitted") or 0),
                 history_error=data.get("history_error"),
+                coverage_unmapped=tuple(data.get("coverage_unmapped") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed verdict JSON: {exc}") from None

@@ -71,7 +71,14 @@ def markdown(verdict: Verdict, runs: Sequence[Mapping[str, Any]] | None = None) 
         "",
     ]
     out.extend(f"> **Warning:** {_md_cell(w)}" for w in verdict.warnings)
-    if verdict.warnings:
+    if verdict.coverage_unmapped:
+        n = sum(int(u.get("count", 0)) for u in verdict.coverage_unmapped)
+        out.append(
+            f"> **Hint:** {n} covered files map to no file in the project, so path selections "
+            "and diff coverage cannot see them: map them with `[tool.releasegate.coverage] "
+            "paths` (or `source-roots`), see docs/coverage.md."
+        )
+    if verdict.warnings or verdict.coverage_unmapped:
         out.append("")
     out += [
         "| rule | metric | actual | threshold | baseline | outcome | message |",
