@@ -39,6 +39,8 @@ class GateOptions:
     dry_run: bool = False
     quiet: bool = False
     export_env: str | None = None
+    history: str | None = None
+    html: str | None = None
 
     def problems(self, prefix: str = "--gate-") -> list[str]:
         """Mistakes in the options themselves, one line each (`prefix` names the flags)."""
@@ -131,6 +133,15 @@ SPECS = (
         "PATH",
         path=True,
     ),
+    OptionSpec(
+        "history",
+        "append this run to a history (JSON lines; path or s3://bucket/key)",
+        "PATH",
+        path=True,
+    ),
+    OptionSpec(
+        "html", "write a self-contained HTML report (trends with a history)", "PATH", path=True
+    ),
 )
 
 
@@ -181,7 +192,7 @@ def gate_options(
             value = bool(value)
         else:
             value = value or (env.get(spec.env) if spec.env else None) or None
-            if spec.path:
+            if spec.path and not (spec.name == "baseline" and value == "history"):
                 value = absolute(value)
         values[spec.name] = value
     return GateOptions(**values, quiet=quiet)
