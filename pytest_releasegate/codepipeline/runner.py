@@ -517,9 +517,12 @@ class JobRunner:
         output = workdir / OUTPUT_LOG
         # Runtime metrics: the child has no credential, so this process samples for it.
         policy = command[command.index("--gate-policy") + 1] if "--gate-policy" in command else None
-        with runtime_sampler(src, policy, self.environ) as sampler_env:
+        # `${VAR}` in the tenant's metric definitions expands from what the child itself
+        # gets (no credential), never from this process's environment.
+        tenant_env = child_environ(self.environ, secrets=self.log.redactor.secrets())
+        with runtime_sampler(src, policy, tenant_env) as sampler_env:
             extra.update(sampler_env)
-            env = child_environ(self.environ, secrets=self.log.redactor.secrets(), extra=extra)
+            env = {**tenant_env, **extra}
             run = run_child(
                 command, cwd=src, env=env, output=output, timeout=timeout, children=self.children
             )

@@ -10,9 +10,12 @@ child's runtime source asks it once per round instead of calling the
 backends (:class:`pytest_releasegate.sources.runtime_remote.RemoteSampler`).
 
 What crosses: sample values, reasons and the queries as sent, all with
-``${VAR}`` values masked. The ``${VAR}`` values are expanded here, from the
-runner's environment, and never reach the child; neither does any
-credential. The endpoint samples only the metrics of the job's own policy.
+``${VAR}`` values masked. The ``${VAR}`` values are expanded here, but only
+from the environment the child itself gets (no credential, nothing the
+worker keeps to itself): the metric definitions come from the tenant's
+policy, so the worker's own environment must not be expandable into a URL
+or header the tenant chose. No credential reaches the child. The endpoint
+samples only the metrics of the job's own policy.
 """
 
 from __future__ import annotations
