@@ -16,6 +16,13 @@ TESTS = (
     MetricInfo("tests.pass_rate", "passed / (passed + failed + errors)", "%"),
     MetricInfo("tests.flaky", "tests that failed, then passed on a rerun", "tests"),
     MetricInfo("tests.quarantined_failed", "quarantined tests that failed", "tests"),
+    MetricInfo(
+        "tests.subtests_passed", "subtests (pytest's subtests, unittest subTest) passed", "subtests"
+    ),
+    MetricInfo(
+        "tests.subtests_failed", "subtests that failed (their test counts as failed)", "subtests"
+    ),
+    MetricInfo("tests.subtests_skipped", "subtests that were skipped", "subtests"),
     MetricInfo("tests.duration_s.total", "sum of test durations", "s"),
     MetricInfo("tests.duration_s.max", "longest test duration", "s"),
 )

@@ -362,10 +362,24 @@ class Verdict(NamedTuple):
 class TestRecord:
     """One test's final result: a compact record, O(1) to update per report.
 
-    `outcome` is one of passed, failed, error, skipped, xfailed, xpassed.
+    `outcome` is one of passed, failed, error, skipped, xfailed, xpassed, or
+    ``running`` while a pytest test has not reported its result yet (such a
+    record is not counted). `subtests` holds ``[passed, failed, skipped]``
+    subtest counts once the test reported a subtest, else None.
     """
 
-    __slots__ = ("classname", "duration", "flaky", "markers", "nodeid", "outcome", "path", "source")
+    __slots__ = (
+        "call",
+        "classname",
+        "duration",
+        "flaky",
+        "markers",
+        "nodeid",
+        "outcome",
+        "path",
+        "source",
+        "subtests",
+    )
     __test__ = False  # not a pytest test class
 
     def __init__(
@@ -387,6 +401,9 @@ class TestRecord:
         self.source = source
         self.path = path
         self.classname = classname
+        self.subtests: list[int] | None = None
+        #: The pytest adapter's last call-phase report of the current attempt (not data).
+        self.call: Any = None
 
     @property
     def file(self) -> str:

@@ -28,13 +28,15 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .engine import Gate
-    from .model import Verdict
+    from .model import TestRecord, Verdict
 
 gate_key = pytest.StashKey["GatePlugin"]()
 _MARKERS_ATTR = "releasegate_markers"
 _EXTRAS_ATTR = "releasegate_extras"
 _WORKERINPUT_KEY = "releasegate_markers"
 _WORKERINPUT_EXTRAS = "releasegate_extras"
+#: A test that has not reported its result yet: not counted (see model.TestRecord).
+RUNNING = "running"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -171,6 +173,15 @@ class ExtrasTagger:
         return report
 
 
+def count_subtest(record: TestRecord, report: pytest.TestReport) -> None:
+    """Count one subtest report on its test's record (its time is part of the test's)."""
+    counts = record.subtests
+    if counts is None:
+        counts = record.subtests = [0, 0, 0]
+    counts[0 if report.passed else 1 if report.failed else 2] += 1
+    record.duration -= report.duration
+
+
 class GatePlugin:
     """The controller side: records results, evaluates at session end, reports."""
 
@@ -192,6 +203,8 @@ class GatePlugin:
         self.interrupted: str | None = None
         self.ctrl_c = False
         self.publish_problems: list[str] = []
+        #: Failed reports pytest counts in `session.testsfailed` (to tell other failures apart).
+        self.failed_reports = 0
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         g = self.gate
@@ -209,9 +222,8 @@ class GatePlugin:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            from .model import TestRecord
-
-            record = TestRecord(report.nodeid or "<collection>", "error")
+            self.failed_reports += 1
+            record = self.new_record(report.nodeid or "<collection>", "error")
             self.records[record.nodeid] = record
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -221,31 +233,45 @@ class GatePlugin:
             markers = getattr(report, _MARKERS_ATTR, None) or self.item_markers.get(
                 report.nodeid, ()
             )
-            record = self.new_record(report.nodeid, "passed", markers=markers)
+            record = self.new_record(report.nodeid, RUNNING, markers=markers)
             self.records[report.nodeid] = record
         record.duration += report.duration
         when: str = report.when  # type: ignore[assignment]
         outcome: str = report.outcome
+        if outcome == "failed" and not hasattr(report, "wasxfail"):
+            self.failed_reports += 1  # what pytest counts in session.testsfailed
         if outcome == "rerun":  # pytest-rerunfailures: this attempt failed, another follows
             record.flaky = True
-            record.outcome = "passed"
+            record.outcome = RUNNING
             return
         if when == "call":
+            if record.call is not None:
+                # A second call-phase report of one attempt: the earlier one was a
+                # subtest (pytest's `subtests`, unittest `subTest`), reported while
+                # the test ran; the test's own call report comes last.
+                count_subtest(record, record.call)
+            record.call = report
             if outcome == "passed":
                 record.outcome = "xpassed" if hasattr(report, "wasxfail") else "passed"
             elif outcome == "failed":
                 record.outcome = "failed"
             else:
                 record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+            if record.subtests is not None and record.subtests[1]:
+                record.outcome = "failed"  # a test with a failing subtest failed
         elif when == "setup":
+            record.call = record.subtests = None  # a new attempt (reruns)
             if outcome == "failed":
                 record.outcome = "error"
             elif outcome == "skipped":
                 record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+            else:
+                record.outcome = RUNNING
         elif outcome == "failed" and record.outcome not in ("failed", "error"):
             record.outcome = "error"  # teardown error after a pass
         if when == "teardown":
-            if record.flaky and record.outcome != "passed":
+            record.call = None  # finished
+            if record.flaky and record.outcome not in ("passed", RUNNING):
                 record.flaky = False  # failed every attempt: a failure, not a flake
             extras = getattr(report, _EXTRAS_ATTR, None)
             if extras:
