@@ -29,6 +29,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .engine import Gate
     from .model import TestRecord, Verdict
+    from .pytest_status import SigtermGuard, Stop
 
 gate_key = pytest.StashKey["GatePlugin"]()
 _MARKERS_ATTR = "releasegate_markers"
@@ -182,6 +183,23 @@ def count_subtest(record: TestRecord, report: pytest.TestReport) -> None:
     record.duration -= report.duration
 
 
+def remove_stale_outputs(gate: Gate) -> None:
+    """An earlier run's verdict files never pass for this run's: removed before any test runs.
+
+    A file that is also this run's baseline input is kept (it is read at the end).
+    """
+    opts = gate.options
+    keep = {str(Path(opts.baseline).absolute())} if opts.baseline else set()
+    if gate.policy.baseline:
+        keep.add(str(gate.rootdir / gate.policy.baseline))
+    for location in (opts.json, opts.junit, opts.markdown):
+        if not location:
+            continue
+        path = Path(location).absolute()
+        if str(path) not in keep and path.is_file():
+            path.unlink()
+
+
 class GatePlugin:
     """The controller side: records results, evaluates at session end, reports."""
 
@@ -200,8 +218,12 @@ class GatePlugin:
         from .model import TestRecord
 
         self.new_record = TestRecord
-        self.interrupted: str | None = None
-        self.ctrl_c = False
+        #: Why the run ended early, from `pytest_keyboard_interrupt` or pytest's stop flags.
+        self.stop: Stop | None = None
+        self.sigterm: SigtermGuard | None = None
+        #: "pytest's exit status N stands: why", when the gate kept pytest's status.
+        self.kept: str | None = None
+        self.collect_errors = 0
         self.publish_problems: list[str] = []
         #: Failed reports pytest counts in `session.testsfailed` (to tell other failures apart).
         self.failed_reports = 0
@@ -223,6 +245,7 @@ class GatePlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.failed_reports += 1
+            self.collect_errors += 1
             record = self.new_record(report.nodeid or "<collection>", "error")
             self.records[record.nodeid] = record
 
@@ -278,35 +301,87 @@ class GatePlugin:
                 for key, values in extras.items():
                     self.gate.data.setdefault(f"extras:{key}", []).extend(values)
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from .pytest_status import SigtermGuard
+
+        remove_stale_outputs(self.gate)
+        self.sigterm = SigtermGuard()
+        self.sigterm.install()
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
-        if excinfo.type is KeyboardInterrupt:  # not pytest's own Session.Interrupted
-            self.ctrl_c = True
-            self.interrupted = "the pytest run was interrupted"
+        from .pytest_status import classify_interrupt
 
+        self.stop = classify_interrupt(excinfo)
+
+    @pytest.hookimpl(trylast=True)  # after conftests and plugins that set session.exitstatus
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if exitstatus == pytest.ExitCode.USAGE_ERROR or self.config.option.collectonly:
+        opt = self.config.option
+        if exitstatus == pytest.ExitCode.USAGE_ERROR or opt.collectonly:
             return  # nothing ran: there is nothing to judge
-        if exitstatus == pytest.ExitCode.INTERRUPTED and self.interrupted is None:
-            self.interrupted = "the pytest run stopped early (collection errors or a stop)"
-        elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
-            self.interrupted = "pytest hit an internal error"
+        if getattr(opt, "setuponly", False) or getattr(opt, "setupplan", False):
+            return  # fixtures only: no test ran
+        from .engine import exit_code
+        from .pytest_status import Stop, final_status, unjudged_status
+
+        status = int(session.exitstatus)
+        if status == pytest.ExitCode.INTERNAL_ERROR and self.stop is None:
+            self.stop = Stop("pytest hit an internal error", external=True)
+        self.gate.run_errors.extend(self.incomplete(session))
+        unjudged = unjudged_status(
+            status,
+            argument=int(exitstatus),
+            testsfailed=session.testsfailed,
+            failed_reports=self.failed_reports,
+            stop=self.stop,
+        )
+        if unjudged is not None:
+            self.gate.context["pytest_exit_status"] = status
+            self.gate.context["pytest_exit_reason"] = unjudged
         cov = self.config.pluginmanager.getplugin("_cov")
         if cov is not None:
             self.gate.data["pytest_cov_plugin"] = cov
-        if self.interrupted:
-            self.gate.run_errors.append(self.interrupted)
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             self.gate.data["smoke:progress"] = tr.write_line  # bake rounds, one line each
-        from .engine import exit_code
 
         verdict = self.gate.run()
         self.publish_problems = self.gate.publish(verdict)
-        # Ctrl-C keeps pytest's own status.
-        session.exitstatus = (
-            exitstatus if self.ctrl_c else exit_code(verdict, self.publish_problems)
-        )
+        code = exit_code(verdict, self.publish_problems)
+        session.exitstatus = final_status(status, code, unjudged, self.stop)
+        if unjudged is not None and session.exitstatus == status:
+            self.kept = f"pytest's exit status {status} stands: {unjudged}"
+
+    def incomplete(self, session: pytest.Session) -> list[str]:
+        """Why the run's results are incomplete (each becomes a 'run completed' error)."""
+        stop = self.stop
+        reason = session.shouldfail or session.shouldstop
+        if stop is None and reason:
+            from .pytest_status import Stop
+
+            stop = self.stop = Stop(f"the pytest run stopped early: {reason}", external=False)
+        running = []
+        for record in self.records.values():
+            if record.outcome == RUNNING or record.call is not None:
+                record.outcome = RUNNING  # not counted: it never reported its result
+                running.append(record.nodeid)
+        finished = len(self.records) - len(running) - self.collect_errors
+        missing = max(session.testscollected - finished, 0)
+        if not (missing or running or self.collect_errors or (stop and stop.external)):
+            return []  # e.g. -x after the last test: every test ran
+        if stop is not None:
+            problem = stop.reason
+        elif self.collect_errors:
+            n = self.collect_errors
+            problem = f"{n} error{'s' if n != 1 else ''} during collection"
+        else:
+            problem = "not every collected test reported a result"
+        if running:
+            more = f" and {len(running) - 3} more" if len(running) > 3 else ""
+            problem += f"; running: {', '.join(running[:3])}{more}"
+        if missing:
+            problem += f"; {missing} of {session.testscollected} tests did not run"
+        return [problem]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         verdict: Verdict | None = self.gate.verdict
@@ -319,6 +394,8 @@ class GatePlugin:
         tr = terminalreporter
         tr.write_sep("-", "releasegate")
         lines = terminal_lines(verdict, quiet=self.gate.options.quiet)
+        if self.kept:
+            lines[0] += f"; {self.kept}"
         color = {"pass": "green", "warn": "yellow"}.get(verdict.verdict.value, "red")
         tr.write_line(lines[0], **{color: True, "bold": True})
         for line in lines[1:]:
@@ -327,4 +404,6 @@ class GatePlugin:
             tr.write_line(f"releasegate: could not publish: {problem}", red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.sigterm is not None:
+            self.sigterm.restore()
         config.pluginmanager.unregister(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,8 +23,15 @@ def _target(location: str) -> Path:
     return path
 
 
+def _write_text(path: Path, text: str) -> None:
+    """Write whole or not at all: a run stopped mid-write leaves no half verdict behind."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
 def write_json(verdict: Verdict, path: Path) -> None:
-    path.write_text(json.dumps(verdict.to_json(), indent=2) + "\n", encoding="utf-8")
+    _write_text(path, json.dumps(verdict.to_json(), indent=2) + "\n")
 
 
 def write_junit(verdict: Verdict, path: Path) -> None:
@@ -47,7 +55,9 @@ def write_junit(verdict: Verdict, path: Path) -> None:
         suite.add_property(name, format_value(value))
     suite.update_statistics()  # type: ignore[no-untyped-call]
     # The suite is the root: `<testsuites>` may not carry `skipped` in junit-10.xsd.
-    suite.write(str(path), pretty=True)
+    partial = path.with_name(f".{path.name}.partial")
+    suite.write(str(partial), pretty=True)
+    os.replace(partial, path)
 
 
 @hookimpl
@@ -58,7 +68,7 @@ def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
     if opts.junit:
         write_junit(verdict, _target(opts.junit))
     if opts.markdown:
-        _target(opts.markdown).write_text(markdown(verdict), encoding="utf-8")
+        _write_text(_target(opts.markdown), markdown(verdict))
     if opts.save_baseline:
         from ..baseline import write_baseline
 
