@@ -300,22 +300,29 @@ class Verdict(NamedTuple):
         where = f"({self.policy}, profile {self.profile})"
         word = self.verdict.value.upper()
         if self.verdict is Outcome.ERROR:
-            n = sum(r.outcome is Outcome.ERROR for r in self.rules)
+            n = sum(r.outcome is Outcome.ERROR and r.level is not Level.INFO for r in self.rules)
             detail = f"{n} of {total} rules could not be evaluated"
         elif self.verdict is Outcome.FAIL:
             n = sum(r.outcome is Outcome.FAIL and r.level is Level.FAIL for r in self.rules)
             detail = f"{n} of {total} rules failed"
         elif self.verdict is Outcome.WARN:
-            n = sum(r.outcome in (Outcome.WARN, Outcome.FAIL, Outcome.ERROR) for r in self.rules)
+            n = sum(
+                r.outcome in (Outcome.WARN, Outcome.FAIL, Outcome.ERROR)
+                and r.level is not Level.INFO
+                for r in self.rules
+            )
             detail = f"{n} of {total} rules warned"
         else:
             passed = sum(r.outcome is Outcome.PASS for r in self.rules)
             detail = f"{passed} of {total} rules passed" if total else "no rules"
             others = [
                 f"{n} {o.value}"
-                for o in (Outcome.WAIVED, Outcome.SKIPPED, Outcome.FAIL, Outcome.ERROR)
+                for o in (Outcome.WAIVED, Outcome.SKIPPED)
                 if (n := sum(r.outcome is o for r in self.rules))
             ]
+            broken = (Outcome.WARN, Outcome.FAIL, Outcome.ERROR)
+            if n := sum(r.level is Level.INFO and r.outcome in broken for r in self.rules):
+                others.append(f"{n} info")
             if others:
                 detail += f" ({', '.join(others)}, not blocking)"
         return f"releasegate: {word} \u2014 {detail} {where}"

@@ -43,6 +43,12 @@ RUNNING = "running"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("releasegate", "release gate (pytest-releasegate)")
     group.addoption("--gate", action="store_true", default=None, help="turn the release gate on")
+    group.addoption(
+        "--no-gate",
+        action="store_false",
+        dest="gate",
+        help="turn the release gate off for this run (over ini releasegate = true)",
+    )
     add_options(group.addoption, prefix="gate-")
     parser.addini("releasegate", "turn the release gate on", type="bool", default=False)
     parser.addini("releasegate_policy", "release gate policy file", default="")
@@ -89,6 +95,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(ExtrasTagger(), "releasegate-extras")
         return
     gate = make_gate(config)
+    if gate.policy.smoke_marker != "smoke":
+        config.addinivalue_line(
+            "markers", f"{gate.policy.smoke_marker}: a smoke test (releasegate smoke-marker)"
+        )
     plugin = GatePlugin(config, gate)
     config.stash[gate_key] = plugin
     config.pluginmanager.register(plugin, "releasegate-gate")
@@ -207,7 +217,7 @@ class GatePlugin:
         smoke = any(r.metric.startswith("smoke.") for r in gate.rules)
         markers = {r.select.marker for r in gate.rules if r.select.marker}
         if smoke:
-            markers.add("smoke")
+            markers.add(gate.policy.smoke_marker)
         self.markers = tuple(sorted(markers))
         self.wants_extras = smoke
         #: Without xdist: the wanted markers of each collected test.

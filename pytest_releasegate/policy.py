@@ -33,6 +33,7 @@ TOP_KEYS = (
     "smoke",
     "bake",
     "alarms",
+    "smoke-marker",
 )
 RULE_KEYS = (
     "name",
@@ -108,6 +109,8 @@ class Policy:
     smoke: tuple[Mapping[str, Any], ...] = ()
     bake: Mapping[str, Any] | None = None
     alarms: Mapping[str, Any] | None = None
+    #: The marker of smoke tests (`smoke-marker`); renamable where `smoke` means something else.
+    smoke_marker: str = "smoke"
 
     @property
     def display_source(self) -> str:
@@ -384,6 +387,17 @@ def parse_policy(
         ck.err(None, f"{prefix}warn-as", f"must be 'success' or 'failure', not {warn_as!r}")
         warn_as = "success"
 
+    smoke_marker = table.get("smoke-marker", "smoke")
+    if not isinstance(smoke_marker, str) or not smoke_marker.isidentifier():
+        ck.err(
+            None,
+            f"{prefix}smoke-marker",
+            f"must be a marker name (a Python identifier), not {smoke_marker!r}",
+            None,
+            'write e.g. smoke-marker = "deploy_smoke"',
+        )
+        smoke_marker = "smoke"
+
     quarantine = _parse_quarantine(ck, table.get("quarantine", []), prefix)
     smoke = _parse_smoke(ck, table.get("smoke", []), prefix)
     alarms = _parse_alarms(ck, table.get("alarms"), prefix)
@@ -401,6 +415,7 @@ def parse_policy(
         smoke=smoke,
         bake=bake,
         alarms=alarms,
+        smoke_marker=smoke_marker,
     )
 
 

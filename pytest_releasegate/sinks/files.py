@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import hookimpl
-from ..model import Outcome, Verdict, format_value
+from ..model import Level, Outcome, Verdict, format_value
 from .render import markdown
 
 if TYPE_CHECKING:
@@ -42,11 +42,16 @@ def write_junit(verdict: Verdict, path: Path) -> None:
     suite.timestamp = verdict.started_at
     for r in verdict.rules:
         case = TestCase(r.name, classname=f"releasegate.{verdict.profile}", time=0)
-        if r.outcome in (Outcome.FAIL, Outcome.ERROR):
+        if r.level is Level.INFO and r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
+            pass  # an info rule never looks like a failure: a passing case, message in system-out
+        elif r.outcome in (Outcome.FAIL, Outcome.ERROR):
             case.result = [Failure(r.message, type_=r.outcome.value)]
         elif r.outcome in (Outcome.WAIVED, Outcome.SKIPPED):
             case.result = [Skipped(r.message)]
-        detail = f"outcome: {r.outcome.value}; metric: {r.metric}; actual: {r.display_actual()}"
+        detail = (
+            f"outcome: {r.outcome.value}; level: {r.level.value}; metric: {r.metric}; "
+            f"actual: {r.display_actual()}"
+        )
         case.system_out = f"{detail}\n{r.message}"
         suite.add_testcase(case)
     suite.add_property("releasegate.verdict", verdict.verdict.value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import Outcome, RuleResult, Verdict
+from ..model import Level, Outcome, RuleResult, Verdict
 
 _MARK = {
     Outcome.PASS: "pass",
@@ -17,7 +17,14 @@ _MARK = {
 def _row(r: RuleResult) -> tuple[str, str, str, str, str]:
     threshold = ", ".join(f"{k} {v}" for k, v in r.threshold.items()) or "-"
     name = r.name if r.level.value == "fail" else f"{r.name} ({r.level.value})"
-    return name, r.display_actual(), threshold, r.display_baseline(), _MARK[r.outcome]
+    return name, r.display_actual(), threshold, r.display_baseline(), outcome_mark(r)
+
+
+def outcome_mark(r: RuleResult) -> str:
+    """The outcome as shown: an info rule that broke its bound shows `info`, never FAIL."""
+    if r.level is Level.INFO and r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
+        return "info"
+    return _MARK[r.outcome]
 
 
 def terminal_lines(verdict: Verdict, *, quiet: bool = False) -> list[str]:
