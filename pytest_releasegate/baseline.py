@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ._aws import require_boto3
 from .model import Verdict
 
 
@@ -32,6 +33,7 @@ def read_baseline(location: str, *, rootdir: Path | None = None) -> Verdict:
     """Read a verdict JSON written by `--gate-save-baseline` (or `--gate-json`)."""
     if location.startswith("s3://"):
         bucket, key = split_s3(location)
+        require_boto3(f"baseline {location}", BaselineError)
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -71,6 +73,7 @@ def write_baseline(location: str, verdict: Verdict, *, rootdir: Path | None = No
     data = json.dumps(verdict.to_json(), indent=2, sort_keys=False) + "\n"
     if location.startswith("s3://"):
         bucket, key = split_s3(location)
+        require_boto3(f"baseline {location}", BaselineError)
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
