@@ -109,12 +109,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def make_gate(config: pytest.Config) -> Gate:
     """Load the policy and build the gate, or stop the run with a usage error (exit 4)."""
+    from ._args import rootdir_problems
     from .engine import Gate
     from .manager import get_plugin_manager, known_metrics
     from .policy import PolicyError, load_policy
 
     options = build_options(config)
-    problems = options.problems()
+    problems = rootdir_problems(config) + options.problems()
     if problems:
         options.report_configuration_error("; ".join(problems))
         raise pytest.UsageError("\n".join(f"releasegate: {p}" for p in problems))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -916,4 +917,11 @@ def _display(file: Path, root: Path) -> str:
     try:
         return str(file.resolve().relative_to(root.resolve()))
     except ValueError:
-        return str(file)
+        pass
+    # Outside the project: `../policies/gate.toml`, not `proj/../policies/gate.toml`.
+    absolute = os.path.normpath(os.path.abspath(file))
+    try:
+        relative = os.path.relpath(absolute, os.path.normpath(os.path.abspath(root)))
+    except ValueError:  # another drive
+        return absolute
+    return relative if len(relative) < len(absolute) else absolute
