@@ -38,6 +38,7 @@ from xml.parsers import expat
 
 from .. import hookimpl
 from ..model import TestRecord
+from ..options import DEFAULT_JUNIT_NAME, parse_input_spec
 
 if TYPE_CHECKING:
     from ..engine import Gate
@@ -53,11 +54,10 @@ __all__ = [
 ]
 
 #: Source name for ``--gate-input-junit GLOB`` without ``NAME=``: ``junit:default``.
-DEFAULT_NAME = "default"
+DEFAULT_NAME = DEFAULT_JUNIT_NAME
 #: Where malformed-file messages are listed, for diagnostics (``list[str]``).
 ERRORS_KEY = "junit_errors"
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _CHUNK = 64 * 1024
 _MAX_DEPTH = 256
 _MAX_STANDINS = 1000  # stand-in errors per suite, however large its errors= claim
@@ -79,23 +79,6 @@ _CHILD_FLAGS = {
 
 class JUnitError(Exception):
     """A file that cannot be read as JUnit XML. ``str()`` is one line naming the file."""
-
-
-def parse_input_spec(spec: str) -> tuple[str, str]:
-    """Split ``[NAME=]GLOB`` into ``(NAME, GLOB)``; NAME defaults to ``default``.
-
-    Text before the first ``=`` is a NAME only when it looks like one
-    (letters, digits, ``_.-``), so a glob containing ``=`` still works.
-    Raises ValueError for an empty glob or an empty NAME.
-    """
-    name, sep, pattern = spec.partition("=")
-    if not sep or not _NAME_RE.fullmatch(name):
-        if sep and not name:
-            raise ValueError(f"empty source NAME in {spec!r}: use NAME=GLOB or just GLOB")
-        name, pattern = DEFAULT_NAME, spec
-    if not pattern.strip():
-        raise ValueError(f"empty glob in {spec!r}: use [NAME=]GLOB, e.g. ui=reports/**/*.xml")
-    return name, pattern
 
 
 # -- parsing ------------------------------------------------------------------
