@@ -12,7 +12,13 @@ from .model import MetricInfo
 _COUNTS = ("total", "passed", "failed", "errors", "skipped", "xfailed", "xpassed")
 
 TESTS = (
-    *(MetricInfo(f"tests.{c}", f"count of {c} tests in the selection", "tests") for c in _COUNTS),
+    MetricInfo("tests.total", "tests in the selection (every outcome)", "tests"),
+    MetricInfo("tests.passed", "tests that passed", "tests"),
+    MetricInfo("tests.failed", "tests that failed (a failing subtest fails its test)", "tests"),
+    MetricInfo("tests.errors", "tests that errored (setup, teardown, collection)", "tests"),
+    MetricInfo("tests.skipped", "tests that were skipped", "tests"),
+    MetricInfo("tests.xfailed", "tests expected to fail that failed", "tests"),
+    MetricInfo("tests.xpassed", "tests expected to fail that passed", "tests"),
     MetricInfo("tests.pass_rate", "passed / (passed + failed + errors)", "%"),
     MetricInfo("tests.flaky", "tests that failed, then passed on a rerun", "tests"),
     MetricInfo("tests.quarantined_failed", "quarantined tests that failed", "tests"),

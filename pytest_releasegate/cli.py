@@ -132,7 +132,8 @@ def cmd_check_policy(args: argparse.Namespace) -> int:
             sel = f" [{r.select.describe()}]" if not r.select.is_empty else ""
             level = f" level={r.level.value}" if r.level.value != "fail" else ""
             waiver = f" waiver until {r.waiver.expires}" if r.waiver else ""
-            print(f"  - {r.name}: {r.metric}{sel} {r.describe_threshold()}{level}{waiver}")
+            base = f" base {r.base}" if r.base else ""
+            print(f"  - {r.name}: {r.metric}{sel} {r.describe_threshold()}{base}{level}{waiver}")
         for warning in policy.warnings_for(profile):
             print(f"  WARNING: {warning}")
     for q in policy.quarantine:

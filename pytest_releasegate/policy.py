@@ -341,7 +341,7 @@ def parse_policy(
                 "duration",
                 "a [bake] block repeats the smoke checks, but none are declared",
                 None,
-                "add [[tool.releasegate.smoke]] checks or remove [bake]",
+                f"add [[{prefix}smoke]] checks or remove [{prefix}bake]",
             )
         rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0, profiles=bake.get("profiles")))
 
@@ -545,7 +545,7 @@ def _parse_rule(
                         "profiles",
                         f"unknown profile {p!r}",
                         _suggest(p, known_profiles),
-                        f"declare [tool.releasegate.profiles.{p}] or use one of: "
+                        f"declare [{ck.prefix}profiles.{p}] or use one of: "
                         + ", ".join(known_profiles),
                     )
             profiles = tuple(value)

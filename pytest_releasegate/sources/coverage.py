@@ -241,16 +241,34 @@ def _locate(gate: Gate) -> CoverageState:
         state.problem = str(exc)
         return state
     if not state.data_file.is_file():
-        state.problem = _no_data_message(state)
+        state.problem = _no_data_message(state, pytest_run=gate.pytest_run)
     elif not state.explicit and gate.pytest_run:
         _warn_if_stale(gate, state.data_file)
     return state
 
 
-def _no_data_message(state: CoverageState) -> str:
+def _under_coverage_run() -> bool:
+    """Whether this process is measured by a Coverage object of its own (`coverage run`)."""
+    import coverage
+
+    return coverage.Coverage.current() is not None
+
+
+def _no_data_message(state: CoverageState, *, pytest_run: bool) -> str:
     assert state.data_file is not None
     where = state.data_file
-    hint = "run the tests under coverage (pytest --cov=PKG, or coverage run -m pytest)"
+    if not pytest_run:
+        hint = "run the tests under coverage first (coverage run -m pytest, or pytest --cov=PKG)"
+    elif _under_coverage_run():
+        # `coverage run -m pytest --gate`: the data is saved when the process exits,
+        # after the gate; nothing inside this run can see it.
+        hint = (
+            "this pytest runs under `coverage run`, which writes its data only when pytest "
+            "exits: use pytest-cov (pytest --cov=PKG --gate), or run `releasegate evaluate` "
+            "after `coverage run -m pytest`"
+        )
+    else:
+        hint = "run the tests under coverage with pytest-cov (pytest --cov=PKG --gate)"
     if state.origin == "--gate-coverage":
         hint = "check --gate-coverage / --coverage"
     parallel = sorted(where.parent.glob(where.name + ".*"))
