@@ -275,6 +275,7 @@ class GatePlugin:
         if outcome == "rerun":  # pytest-rerunfailures: this attempt failed, another follows
             record.flaky = True
             record.outcome = RUNNING
+            record.call = record.subtests = None  # the next attempt's subtests count
             return
         if when == "call":
             if record.call is not None:
@@ -292,7 +293,7 @@ class GatePlugin:
             if record.subtests is not None and record.subtests[1]:
                 record.outcome = "failed"  # a test with a failing subtest failed
         elif when == "setup":
-            record.call = record.subtests = None  # a new attempt (reruns)
+            # (pytest-rerunfailures logs the setup report after the subtests of its call)
             if outcome == "failed":
                 record.outcome = "error"
             elif outcome == "skipped":
