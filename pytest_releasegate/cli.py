@@ -39,6 +39,10 @@ EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {
         "pytest_releasegate.codepipeline.action_type",
         "create the job worker's custom action type (idempotent)",
     ),
+    "report": (
+        "pytest_releasegate.report_cmd",
+        "write the HTML report of a verdict, with trends from the run history",
+    ),
 }
 
 
@@ -138,6 +142,11 @@ def cmd_check_policy(args: argparse.Namespace) -> int:
             print(f"  WARNING: {warning}")
     for q in policy.quarantine:
         print(f"quarantine: {q.nodeid} until {q.expires} ({q.reason})")
+    for m in policy.runtime_metrics:
+        how = f", window {m.window_text}, reduce {m.reduce}" if m.provider == "cloudwatch" else ""
+        fill = f", fill {m.fill:g}" if m.fill is not None else ""
+        about = f" — {m.description}" if m.description else ""
+        print(f"metric {m.name}: {m.provider}{how}{fill}, aggregate {m.aggregate}{about}")
     for problem in problems:
         _err(f"bad policy: {problem}")
     return ExitCode.USAGE if problems else ExitCode.OK

@@ -208,6 +208,8 @@ class Measurement(NamedTuple):
     message: str = ""
     precision: int | None = None  # compare and display at this many decimals
     missing: str | None = None
+    #: The data came back but cannot be one value: outcome `error` whatever on-missing says.
+    invalid: bool = False
 
     @classmethod
     def absent(cls, reason: str) -> Measurement:
@@ -296,6 +298,16 @@ class Verdict(NamedTuple):
     tool_version: str
     warnings: tuple[str, ...] = ()
     warn_as: str = "success"
+    #: Runtime-metric evidence (SPEC §10): metric name → provider, query, samples.
+    runtime: dict[str, Any] | None = None
+    #: Failing and erroring tests (`nodeid`, `source`, `outcome`, `message`), the first 1,000.
+    failures: tuple[dict[str, Any], ...] = ()
+    failures_omitted: int = 0  # failing tests beyond those listed
+    #: Tests that failed, then passed on a rerun (`nodeid`, `source`), the first 1,000.
+    flaky: tuple[dict[str, Any], ...] = ()
+    flaky_omitted: int = 0
+    #: Why this run could not be added to the history (None: recorded, or no history).
+    history_error: str | None = None
     #: Coverage report files whose paths map to no project file (SPEC §9).
     coverage_unmapped: tuple[Mapping[str, Any], ...] = ()
 
@@ -369,6 +381,12 @@ class Verdict(NamedTuple):
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "tool_version": self.tool_version,
+            **({"runtime": json_safe(self.runtime)} if self.runtime else {}),
+            "failures": list(self.failures),
+            "failures_omitted": self.failures_omitted,
+            "flaky": list(self.flaky),
+            "flaky_omitted": self.flaky_omitted,
+            **({"history_error": self.history_error} if self.history_error else {}),
         }
         if self.coverage_unmapped:
             out["coverage_unmapped"] = list(self.coverage_unmapped)
@@ -392,6 +410,12 @@ class Verdict(NamedTuple):
                 tool_version=str(data.get("tool_version", "")),
                 warnings=tuple(data.get("warnings") or ()),
                 warn_as=str(data.get("warn_as", "success")),
+                runtime=dict(data["runtime"]) if data.get("runtime") else None,
+                failures=tuple(data.get("failures") or ()),
+                failures_omitted=int(data.get("failures_omitted") or 0),
+                flaky=tuple(data.get("flaky") or ()),
+                flaky_omitted=int(data.get("flaky_omitted") or 0),
+                history_error=data.get("history_error"),
                 coverage_unmapped=tuple(data.get("coverage_unmapped") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -413,6 +437,7 @@ class TestRecord:
         "duration",
         "flaky",
         "markers",
+        "message",
         "nodeid",
         "outcome",
         "path",
@@ -431,6 +456,7 @@ class TestRecord:
         source: str = "pytest",
         path: str | None = None,
         classname: str | None = None,
+        message: str | None = None,
     ) -> None:
         self.nodeid = nodeid
         self.outcome = outcome
@@ -443,6 +469,8 @@ class TestRecord:
         self.subtests: list[int] | None = None
         #: The pytest adapter's last call-phase report of the current attempt (not data).
         self.call: Any = None
+        #: The first line of a failure's message (set for failed and erroring tests only).
+        self.message = message
 
     @property
     def file(self) -> str:

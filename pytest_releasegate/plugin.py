@@ -128,6 +128,29 @@ def make_gate(config: pytest.Config) -> Gate:
     return gate
 
 
+def _crash_message(report: pytest.TestReport | pytest.CollectReport) -> str | None:
+    """The first line of a failure's message, for the verdict's `failures[]`.
+
+    Called for failed reports only. Reads the crash line pytest already
+    computed (also on reports sent by xdist workers) instead of rendering the
+    whole traceback.
+    """
+    longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    text = getattr(crash, "message", None)
+    if text is None and longrepr is not None:
+        text = str(longrepr)
+        # A collection error: the exception is on the last `E   ` line.
+        errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+        if errors:
+            text = errors[-1]
+    if text is None:
+        return None
+    from .failures import first_line
+
+    return first_line(text)
+
+
 def _policy_message(exc: Exception) -> str:
     problems = getattr(exc, "problems", None) or [str(exc)]
     return "\n".join(f"releasegate: bad policy: {p}" for p in problems)
@@ -201,7 +224,7 @@ def remove_stale_outputs(gate: Gate) -> None:
     keep = {str(Path(opts.baseline).absolute())} if opts.baseline else set()
     if gate.policy.baseline:
         keep.add(str(gate.rootdir / gate.policy.baseline))
-    for location in (opts.json, opts.junit, opts.markdown):
+    for location in (opts.json, opts.junit, opts.markdown, getattr(opts, "html", None)):
         if not location:
             continue
         path = Path(location).absolute()
@@ -256,6 +279,7 @@ class GatePlugin:
             self.failed_reports += 1
             self.collect_errors += 1
             record = self.new_record(report.nodeid or "<collection>", "error")
+            record.message = _crash_message(report)
             self.records[record.nodeid] = record
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -288,6 +312,7 @@ class GatePlugin:
                 record.outcome = "xpassed" if hasattr(report, "wasxfail") else "passed"
             elif outcome == "failed":
                 record.outcome = "failed"
+                record.message = _crash_message(report)
             else:
                 record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
             if record.subtests is not None and record.subtests[1]:
@@ -296,12 +321,14 @@ class GatePlugin:
             # (pytest-rerunfailures logs the setup report after the subtests of its call)
             if outcome == "failed":
                 record.outcome = "error"
+                record.message = _crash_message(report)
             elif outcome == "skipped":
                 record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
             else:
                 record.outcome = RUNNING
         elif outcome == "failed" and record.outcome not in ("failed", "error"):
             record.outcome = "error"  # teardown error after a pass
+            record.message = _crash_message(report)
         if when == "teardown":
             record.call = None  # finished
             if record.flaky and record.outcome not in ("passed", RUNNING):

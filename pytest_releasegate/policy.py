@@ -19,6 +19,7 @@ from typing import Any
 
 from .bounds import MAX_DEPTH, finite, has_control, read_regular_text, too_deep
 from .model import SELECT_KEYS, Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
+from .runtime_policy import RuntimeMetric, parse_runtime_metrics
 from .sections import (
     BAKE_DEFAULTS,
     SMOKE_DEFAULTS,
@@ -44,6 +45,9 @@ TOP_KEYS = (
     "bake",
     "alarms",
     "smoke-marker",
+    "metric",
+    "history",
+    "history-keep",
     "coverage",
 )
 RULE_KEYS = (
@@ -125,6 +129,9 @@ class Policy:
     alarms: AlarmsConfig | None = None
     #: The marker of smoke tests (`smoke-marker`); renamable where `smoke` means something else.
     smoke_marker: str = "smoke"
+    runtime_metrics: tuple[RuntimeMetric, ...] = ()  # [[metric]]: CloudWatch, Prometheus
+    history: str | None = None  # a path (relative to the project root) or s3://bucket/key
+    history_keep: int = 500  # runs kept in the history
     #: `[coverage]`: `paths` remaps and `source-roots` for other tools' reports (SPEC §9).
     coverage: CoverageConfig | None = None
 
@@ -330,6 +337,19 @@ def parse_policy(
         profile_tables = {}
     known_profiles = sorted({DEFAULT_PROFILE, *profile_tables})
 
+    # Runtime metrics first: the names they declare are metrics the rules may use.
+    runtime_metrics = parse_runtime_metrics(
+        ck,
+        table.get("metric"),
+        prefix,
+        ck.metrics or (),
+        suggest=_suggest,
+        duration=parse_duration,
+    )
+    runtime_names = _declared_names(table.get("metric"))
+    if ck.metrics is not None:
+        ck.metrics = sorted({*ck.metrics, *runtime_names})
+
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_rules, start=1):
@@ -349,6 +369,14 @@ def parse_policy(
             continue
         seen[key] = index
         rules.append(rule)
+        if rule.metric in runtime_names and not rule.select.is_empty:
+            ck.err(
+                _rule_label(rule.name),
+                "select",
+                f"{rule.metric!r} is a runtime metric: it has no tests or files to select",
+                None,
+                "remove `select`",
+            )
 
     bake = _parse_bake(ck, table.get("bake"), prefix, known_profiles)
     if bake is not None:
@@ -358,13 +386,15 @@ def parse_policy(
                 "name",
                 "the name 'bake' is reserved for the rule a [bake] block adds",
             )
-        if not table.get("smoke"):
+        if not table.get("smoke") and not runtime_metrics:
             ck.err(
                 "bake",
                 "duration",
-                "a [bake] block repeats the smoke checks, but none are declared",
+                "a [bake] block repeats the smoke checks and samples runtime metrics, "
+                "but none are declared",
                 None,
-                f"add [[{prefix}smoke]] checks or remove [{prefix}bake]",
+                f"add [[{prefix}smoke]] checks or [[{prefix}metric]] definitions, "
+                f"or remove [{prefix}bake]",
             )
         rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0, profiles=bake.profiles))
 
@@ -410,6 +440,8 @@ def parse_policy(
         ck.err(None, f"{prefix}baseline", "must be a path or s3://bucket/key string")
         baseline = None
 
+    history, history_keep = _parse_history(ck, table, prefix)
+
     warn_as = table.get("warn-as", "success")
     if warn_as not in ("success", "failure"):
         ck.err(None, f"{prefix}warn-as", f"must be 'success' or 'failure', not {warn_as!r}")
@@ -445,8 +477,42 @@ def parse_policy(
         bake=bake,
         alarms=alarms,
         smoke_marker=smoke_marker,
+        runtime_metrics=runtime_metrics,
+        history=history,
+        history_keep=history_keep,
         coverage=coverage,
     )
+
+
+def _declared_names(value: Any) -> set[str]:
+    """Names the ``[[metric]]`` tables declare, valid or not (so rules using them are not
+    also reported as naming an unknown metric)."""
+    if not isinstance(value, list):
+        return set()
+    return {m["name"] for m in value if isinstance(m, dict) and isinstance(m.get("name"), str)}
+
+
+def _parse_history(ck: _Checker, table: Mapping[str, Any], prefix: str) -> tuple[str | None, int]:
+    """`history` (a path or s3://bucket/key) and `history-keep` (runs kept, default 500)."""
+    history = table.get("history")
+    valid = isinstance(history, str) and bool(history.strip())
+    if isinstance(history, str) and history.startswith("s3://"):
+        bucket, _, key = history[len("s3://") :].partition("/")
+        valid = bool(bucket and key)
+    if history is not None and not valid:
+        ck.err(
+            None,
+            f"{prefix}history",
+            f"must be a path or s3://bucket/key, not {history!r}",
+            None,
+            'e.g. history = ".releasegate/history.jsonl"',
+        )
+        history = None
+    keep = table.get("history-keep", 500)
+    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+        ck.err(None, f"{prefix}history-keep", f"must be a whole number >= 1, not {keep!r}")
+        keep = 500
+    return history, keep
 
 
 _CONTROL_PROBLEM = (

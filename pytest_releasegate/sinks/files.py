@@ -78,8 +78,17 @@ def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
         write_json(verdict, _target(opts.json))
     if opts.junit:
         write_junit(verdict, _target(opts.junit))
+    runs = None
+    if (opts.markdown or opts.html) and (opts.history or gate.policy.history):
+        from ..history import records_for, series_for
+
+        runs = series_for(verdict.to_json(), records_for(gate))
     if opts.markdown:
-        _write_text(_target(opts.markdown), markdown(verdict))
+        _write_text(_target(opts.markdown), markdown(verdict, runs))
+    if opts.html:
+        from .html import render
+
+        _write_text(_target(opts.html), render(verdict.to_json(), runs))
     if opts.save_baseline:
         from ..baseline import write_baseline
 
