@@ -53,6 +53,7 @@ from .artifacts import (
     upload_outputs,
     verdict_zip,
 )
+from .confine import confine_pytest_args
 from .results import (
     CONTINUATION_TOKEN_MAX,
     CodePipelineJobs,
@@ -294,8 +295,14 @@ class ChildRun:
 def gate_command(
     srcdir: Path, outdir: Path, params: JobParameters, base: Sequence[str]
 ) -> list[str]:
-    """The child's command line: the job's pytest args first, the gate's own options last."""
-    command = [*base, *params.pytest_args, "--gate", "-p", "no:cacheprovider"]
+    """The child's command line: the job's pytest args first, the gate's own options last.
+
+    The job's pytest args are confined to the job (:func:`.confine.confine_pytest_args`:
+    the directory ``srcdir`` and ``outdir`` share); an escape is a ConfigurationError.
+    """
+    job_dir = Path(os.path.commonpath([srcdir, outdir]))
+    pytest_args = confine_pytest_args(params.pytest_args, cwd=srcdir, job_dir=job_dir)
+    command = [*base, *pytest_args, "--gate", "-p", "no:cacheprovider"]
     command += ["--gate-json", str(outdir / VERDICT_JSON)]
     command += ["--gate-junit", str(outdir / VERDICT_JUNIT)]
     policy = params.policy_path(srcdir)

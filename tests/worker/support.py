@@ -24,9 +24,12 @@ SERVE = ("--provider", PROVIDER, "--query", "GateId=api")
 GATE_TYPE = {"category": "Test", "owner": "Custom", "provider": PROVIDER, "version": "1"}
 
 
-#: PytestArgs of the test jobs: plugins the gate child does not need stay unloaded
-#: (a faster child on a busy machine), and the value goes through shlex splitting.
-FAST_ARGS = "-p no:cov -p no:xdist -p no:rerunfailures -p 'no:randomly'"
+#: PytestArgs of the test jobs: the value goes through shlex splitting. (``-p`` is
+#: refused in PytestArgs; the worker's own PYTEST_ADDOPTS keeps plugins the gate
+#: child does not need unloaded, for a faster child on a busy machine.)
+FAST_ARGS = "-q --tb 'short'"
+#: The worker's PYTEST_ADDOPTS in these tests (an operator's setting, passed to children).
+FAST_ADDOPTS = "-p no:cov -p no:xdist -p no:rerunfailures -p no:randomly"
 
 
 def project_files(*, passing: bool = True, tests: str | None = None) -> dict[str, str]:
@@ -114,6 +117,7 @@ def worker_env(emu: CodePipelineEmulator, moto_url: str, tmp: Path, **extra: str
             "AWS_EC2_METADATA_DISABLED": "true",
             "PYTHONPATH": str(REPO),
             "TMPDIR": str(tmpdir),
+            "PYTEST_ADDOPTS": FAST_ADDOPTS,
         }
     )
     env.update(extra)
