@@ -8,7 +8,7 @@ jobs at once as ``--concurrency`` allows. The loop:
   ``--poll-interval`` seconds ± 50 % jitter while the queue is empty, at once
   while it is not; throttling, 5xx and connection errors back off
   exponentially with full jitter (``U(0, min(cap, interval·2ⁿ))``);
-* each job runs on a thread of its own (:mod:`.worker_job`): acknowledged
+* each job runs on a thread of its own (:mod:`.runner`, shared with the Lambda):
   with its nonce, then owned until its one result is recorded;
 * SIGTERM / SIGINT stop the polling; jobs in hand get ``--grace-period``
   seconds to finish, after which their gate runs are killed and they get a
@@ -45,7 +45,7 @@ from .log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redactor
 if TYPE_CHECKING:
     from .child import Children
     from .results import CodePipelineJobs
-    from .worker_job import JobRunner, JobSettings, OneResult
+    from .runner import JobRunner, JobSettings, OneResult
 
 
 _QUERY_VALUE = re.compile(r"[A-Za-z0-9_-]{1,50}")
@@ -129,7 +129,7 @@ class Worker:
         sleep: Callable[[float], bool] | None = None,
     ) -> None:
         from .child import Children
-        from .worker_job import JobRunner
+        from .runner import JobRunner
 
         self.config = config
         self.jobs = jobs
@@ -531,8 +531,9 @@ def run(args: argparse.Namespace) -> int:
         import boto3
 
         from .artifacts import UnzipLimits
+        from .parameters import action_parameters
         from .results import Backoff, CodePipelineJobs, make_client
-        from .worker_job import JobSettings, SharedS3
+        from .runner import JobLimits, JobSettings, SharedS3
 
         session = boto3.session.Session()
         redactor.add(*_worker_secrets(session))
@@ -550,8 +551,8 @@ def run(args: argparse.Namespace) -> int:
     work_root = config.work_dir or Path(tempfile.mkdtemp(prefix="releasegate-worker-"))
     work_root.mkdir(parents=True, exist_ok=True)
     settings = JobSettings(
-        job_timeout=config.job_timeout,
-        bake_pass=config.bake_pass,
+        budget=JobLimits(job_timeout=config.job_timeout, bake_pass=config.bake_pass),
+        parameters=action_parameters,
         credentials_max_age=config.credentials_max_age,
         limits=UnzipLimits(
             max_files=config.max_artifact_files,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_releasegate.codepipeline.child import Children, child_environ, fit_token, run_child
-from pytest_releasegate.codepipeline.job import decode_token
+from pytest_releasegate.codepipeline.child import Children, child_environ, run_child
+from pytest_releasegate.codepipeline.handoff import decode_token, fit_token
 from pytest_releasegate.codepipeline.results import CONTINUATION_TOKEN_MAX, JobFailure
 
 WORKER_ENV = {
