@@ -44,6 +44,7 @@ from .log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redactor
 
 if TYPE_CHECKING:
     from .child import Children
+    from .isolation import Sandbox
     from .results import CodePipelineJobs
     from .runner import JobRunner, JobSettings, OneResult
 
@@ -77,6 +78,12 @@ class WorkerConfig:
     health_port: int | None = None
     work_dir: Path | None = None
     jitter_seed: int | None = None
+    #: One uid per job slot when the worker can switch users; "off": the worker's own.
+    child_uids: str = "61000-61063"
+    allow_shared_uid: bool = False
+    #: The gate children's interpreter (it must be executable by the child uids).
+    python: str = sys.executable
+    max_retry_time: float = 600.0
 
     @property
     def action_type_id(self) -> dict[str, str]:
@@ -94,7 +101,13 @@ class WorkerConfig:
             raise UsageError(problem)
         if self.query is not None and not _QUERY_VALUE.fullmatch(self.query[1]):
             raise UsageError(f"--query value {self.query[1]!r}: 1-50 of [A-Za-z0-9_-]")
-        for name in ("poll_interval", "job_timeout", "bake_pass", "credentials_max_age"):
+        for name in (
+            "poll_interval",
+            "job_timeout",
+            "bake_pass",
+            "credentials_max_age",
+            "max_retry_time",
+        ):
             if getattr(self, name) <= 0:
                 raise UsageError(f"--{name.replace('_', '-')} must be above 0")
         if self.grace_period < 0:
@@ -438,6 +451,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     a("--work-dir", metavar="DIR", help="where jobs unpack (default: a new temporary directory)")
     a("--jitter-seed", type=int, help=argparse.SUPPRESS)  # reproducible jitter, for tests
+    a(
+        "--child-uids",
+        default="61000-61063",
+        metavar="START-END",
+        help="when the worker can switch users (root, or CAP_SETUID+CAP_SETGID): run each "
+        "job slot's gate child as one of these uids, kept only for this worker "
+        "(default: 61000-61063; 'off': as the worker's own uid)",
+    )
+    a(
+        "--allow-shared-uid",
+        action="store_true",
+        help="allow --concurrency above 1 when gate children share the worker's uid "
+        "(concurrent jobs can then reach each other's files and processes)",
+    )
+    a(
+        "--python",
+        default=sys.executable,
+        metavar="PATH",
+        help="the interpreter of the gate children, with pytest and releasegate installed; "
+        "executable by the child uids (default: this worker's)",
+    )
+    a(
+        "--max-retry-time",
+        type=_positive_float,
+        default=600.0,
+        metavar="S",
+        help="how long a lost acknowledgement or a throttled result is retried (default: 600)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> WorkerConfig:
@@ -460,6 +501,10 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
         health_port=args.health_port,
         work_dir=Path(args.work_dir) if args.work_dir else None,
         jitter_seed=args.jitter_seed,
+        child_uids=args.child_uids,
+        allow_shared_uid=args.allow_shared_uid,
+        python=args.python,
+        max_retry_time=args.max_retry_time,
     )
 
 
@@ -526,6 +571,30 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     redactor = Redactor()
     log = EventLog(config.log_format, redactor=redactor)
+    from .isolation import become_subreaper, make_non_dumpable
+
+    # Before anything else: same-uid processes (a test) cannot read this one's memory,
+    # environment or command line; double-forked daemons stay in this process's tree.
+    hardened = {"dumpable": not make_non_dumpable(), "subreaper": become_subreaper()}
+    work_root = config.work_dir or Path(tempfile.mkdtemp(prefix="releasegate-worker-"))
+    try:
+        return _serve(config, log, work_root, hardened)
+    finally:
+        if config.work_dir is None:
+            with contextlib.suppress(OSError):
+                work_root.rmdir()  # jobs remove their own directories
+
+
+def _serve(config: WorkerConfig, log: EventLog, work_root: Path, hardened: dict[str, bool]) -> int:
+    from .isolation import keep_credentials_private
+
+    redactor = log.redactor
+    try:
+        work_root.mkdir(parents=True, exist_ok=True)
+        sandbox = worker_sandbox(config, work_root, log)
+    except UsageError as exc:
+        _err(str(exc))
+        return ExitCode.USAGE
     LoggingBridge.attach(log)
     try:
         import boto3
@@ -538,6 +607,9 @@ def run(args: argparse.Namespace) -> int:
         session = boto3.session.Session()
         redactor.add(*_worker_secrets(session))
         client = make_client(session=session)
+        # The worker's own credentials live in its session from here on, not in its
+        # environment: nothing started later can inherit them, even by mistake.
+        keep_credentials_private(session)
         jobs = CodePipelineJobs(client=client, backoff=Backoff(attempts=6, base=0.2, cap=5.0))
         check_action_type(jobs, config)
         s3 = SharedS3()
@@ -548,8 +620,12 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - one line, no traceback
         _err(f"cannot start the worker: {redactor(f'{type(exc).__name__}: {exc}')}")
         return ExitCode.ERROR
-    work_root = config.work_dir or Path(tempfile.mkdtemp(prefix="releasegate-worker-"))
-    work_root.mkdir(parents=True, exist_ok=True)
+    log.info(
+        "worker.isolation",
+        child_uids=config.child_uids if sandbox.switches_users else None,
+        python=config.python,
+        **hardened,
+    )
     settings = JobSettings(
         budget=JobLimits(job_timeout=config.job_timeout, bake_pass=config.bake_pass),
         parameters=action_parameters,
@@ -561,14 +637,94 @@ def run(args: argparse.Namespace) -> int:
         ),
         work_root=work_root,
         s3=s3,
+        sandbox=sandbox,
+        pytest_command=(config.python, "-m", "pytest"),
     )
     worker = Worker(config, jobs=jobs, poll_client=client, log=log, settings=settings)
+    return worker.run()
+
+
+def worker_sandbox(config: WorkerConfig, work_root: Path, log: EventLog) -> Sandbox:
+    """How this worker keeps its jobs apart (SPEC §13); UsageError when it cannot as asked.
+
+    Able to switch users and ``--child-uids`` not ``off``: a uid per job slot, the
+    work directory traversable (not listable) by them, and the interpreter checked
+    by running it once as the first of them. Otherwise children share the worker's
+    uid: said once here, and ``--concurrency`` above 1 only with ``--allow-shared-uid``.
+    """
+    from .isolation import Sandbox, UidRangeError, UidSlots, can_switch_users, parse_uid_range
+
+    off = config.child_uids.strip().lower() == "off"
+    if not off and can_switch_users():
+        try:
+            uids = parse_uid_range(config.child_uids)
+        except UidRangeError as exc:
+            raise UsageError(str(exc)) from None
+        if len(uids) < config.concurrency:
+            raise UsageError(
+                f"--child-uids {config.child_uids} holds {len(uids)} uids, fewer than "
+                f"--concurrency {config.concurrency}: each job slot needs a uid of its own"
+            )
+        os.chmod(work_root, 0o711)
+        _check_reachable(work_root, config.python, uids[0])
+        return Sandbox(UidSlots(uids))
+    reason = (
+        "--child-uids off"
+        if off
+        else f"this worker (uid {os.getuid()}) cannot switch users: it is not root and "
+        "lacks CAP_SETUID/CAP_SETGID"
+    )
+    if config.concurrency > 1 and not config.allow_shared_uid:
+        raise UsageError(
+            f"--concurrency {config.concurrency} refused: {reason}, so concurrent jobs would "
+            "share one uid and reach each other's files and processes; run the worker as "
+            "root (children then run as --child-uids) or give --allow-shared-uid"
+        )
+    log.warning(
+        "worker.shared_uid",
+        message=f"{reason}: gate children run as the worker's own uid; a job's tests can "
+        "signal the worker and read what this uid can read (see docs/worker.md)",
+    )
+    return Sandbox(exclusive=config.concurrency == 1)
+
+
+def _check_reachable(work_root: Path, python: str, uid: int) -> None:
+    """The child uids can reach the work directory and run the interpreter, or UsageError."""
+    import stat
+    import subprocess
+
+    for directory in (work_root.resolve(), *work_root.resolve().parents):
+        if not directory.stat().st_mode & stat.S_IXOTH:
+            raise UsageError(
+                f"--work-dir {work_root}: {directory} is not traversable by other users "
+                f"(mode {stat.S_IMODE(directory.stat().st_mode):o}), so the child uids cannot "
+                "reach their job directories: use a work directory under /tmp or /var/lib"
+            )
     try:
-        return worker.run()
-    finally:
-        if config.work_dir is None:
-            with contextlib.suppress(OSError):
-                work_root.rmdir()  # jobs remove their own directories
+        probe = subprocess.run(
+            [python, "-c", "import pytest, pytest_releasegate"],
+            cwd=work_root,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            user=uid,
+            group=uid,
+            extra_groups=[],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        problem = probe.stderr.decode(errors="replace").strip().splitlines()[-1:] or [
+            f"exit {probe.returncode}"
+        ]
+        ok = probe.returncode == 0
+    except (OSError, subprocess.SubprocessError) as exc:
+        ok, problem = False, [f"{type(exc).__name__}: {exc}"]
+    if not ok:
+        raise UsageError(
+            f"the gate children's interpreter {python} cannot run as uid {uid} "
+            f"({problem[0]}): install Python and releasegate at a path other users can read "
+            "(not under /root) and give --python, or run the worker with --child-uids off"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -86,11 +86,17 @@ def enqueue(
     return job_id, out
 
 
-def worker_command(*args: str) -> list[str]:
-    """``python -m pytest_releasegate worker …`` (the module itself until the CLI lists it)."""
-    if "worker" in cli.EXTERNAL_COMMANDS:
-        return [sys.executable, "-m", "pytest_releasegate", "worker", *args]
-    return [sys.executable, "-m", "pytest_releasegate.codepipeline.worker", *args]
+def worker_command(*args: str, python: str = sys.executable) -> list[str]:
+    """``python -m pytest_releasegate worker …``.
+
+    Unless ``args`` choose ``--child-uids``, the children share the worker's uid
+    (``--child-uids off --allow-shared-uid``): these tests are about jobs, not about
+    isolation, and this interpreter may live where other uids cannot run it. The
+    trust tests (test_trust_*.py) run the worker with uids of their own.
+    """
+    if "--child-uids" not in args and "--help" not in args:
+        args = (*args, "--child-uids", "off", "--allow-shared-uid")
+    return [python, "-m", "pytest_releasegate", "worker", *args]
 
 
 def register_command(*args: str) -> list[str]:
@@ -127,11 +133,20 @@ def worker_env(emu: CodePipelineEmulator, moto_url: str, tmp: Path, **extra: str
 class WorkerProcess:
     """A ``releasegate worker`` child with its log in a file."""
 
-    def __init__(self, args: list[str], env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        command: list[str] | None = None,
+    ) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(
-            worker_command(*args), env=dict(env), stdout=self._log, stderr=subprocess.STDOUT
+            command or worker_command(*args),
+            env=dict(env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def terminate(self) -> None:
