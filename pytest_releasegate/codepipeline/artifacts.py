@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .results import FailureType, JobFailure, error_code
+from .worker_options import DEFAULTS
 
 VERDICT_JSON = "verdict.json"
 VERDICT_JUNIT = "releasegate-junit.xml"
@@ -163,9 +164,9 @@ def map_s3_error(exc: BaseException, what: str) -> ArtifactError:
 class UnzipLimits:
     """Caps on what an artifact may unpack to."""
 
-    max_files: int = 20_000
-    max_total_bytes: int = 1 << 30  # inflated, all members together
-    max_archive_bytes: int = 1 << 30  # the zip as downloaded
+    max_files: int = DEFAULTS["max_artifact_files"]
+    max_total_bytes: int = DEFAULTS["max_artifact_bytes"]  # inflated, all members together
+    max_archive_bytes: int = DEFAULTS["max_artifact_bytes"]  # the zip as downloaded
 
 
 def download(client: Any, location: S3Location, target: Path, *, limit: int) -> int:

@@ -67,6 +67,7 @@ from .results import (
     success_request,
     verdict_request,
 )
+from .worker_options import DEFAULTS
 
 OUTPUT_LOG = "pytest-output.txt"
 #: How much of the child's output a failure message quotes.
@@ -121,8 +122,8 @@ class InvocationBudget:
 class JobLimits:
     """The worker's: ``--job-timeout`` per gate run, ``--bake-pass`` of bake per job."""
 
-    job_timeout: float = 3600.0
-    bake_pass: float = 600.0
+    job_timeout: float = DEFAULTS["job_timeout"]
+    bake_pass: float = DEFAULTS["bake_pass"]
 
     def child_timeout(self) -> float:
         return self.job_timeout
@@ -148,7 +149,7 @@ class JobSettings:
     pytest_command: Sequence[str] = (sys.executable, "-m", "pytest")
     #: Refresh the artifact credentials through GetJobDetails after this many seconds;
     #: None uses the job's credentials as given.
-    credentials_max_age: float | None = 600.0
+    credentials_max_age: float | None = DEFAULTS["credentials_max_age"]
     limits: UnzipLimits = field(default_factory=UnzipLimits)
     #: Where per-job directories go (None: the system's temporary directory).
     work_root: Path | None = None

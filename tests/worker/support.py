@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_releasegate import cli
 from pytest_releasegate.testing.emulator import CodePipelineEmulator, S3Artifact
 
 from ..aws.publish_support import FAILING_TESTS, PASSING_TESTS, project, read_zip, zip_bytes
@@ -97,12 +96,6 @@ def worker_command(*args: str, python: str = sys.executable) -> list[str]:
     if "--child-uids" not in args and "--help" not in args:
         args = (*args, "--child-uids", "off", "--allow-shared-uid")
     return [python, "-m", "pytest_releasegate", "worker", *args]
-
-
-def register_command(*args: str) -> list[str]:
-    if "register-action-type" in cli.EXTERNAL_COMMANDS:
-        return [sys.executable, "-m", "pytest_releasegate", "register-action-type", *args]
-    return [sys.executable, "-m", "pytest_releasegate.codepipeline.action_type", *args]
 
 
 def worker_env(emu: CodePipelineEmulator, moto_url: str, tmp: Path, **extra: str) -> dict[str, str]:

@@ -68,7 +68,6 @@ def test_child_environment_carries_no_credential_and_keeps_the_rest() -> None:
 
 
 def test_an_sdk_in_the_child_finds_no_credentials(tmp_path: Path) -> None:
-    pytest.importorskip("botocore")
     home = tmp_path / "home"
     (home / ".aws").mkdir(parents=True)
     (home / ".aws" / "credentials").write_text(
