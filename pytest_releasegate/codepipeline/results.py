@@ -399,7 +399,10 @@ def make_client(
 class Backoff:
     """Exponential backoff with full jitter: attempt n waits ``U(0, min(cap, base·2ⁿ))``.
 
-    ``sleep`` and ``random`` are injectable so tests run without waiting.
+    Bounded by ``attempts``, or — when ``max_time`` is given — by time instead:
+    retries go on for up to ``max_time`` seconds from the first attempt (a lost
+    answer then throttling for minutes must not cost a job its result).
+    ``sleep``, ``random`` and ``clock`` are injectable so tests run without waiting.
     """
 
     attempts: int = 6
@@ -407,10 +410,32 @@ class Backoff:
     cap: float = 20.0
     sleep: Callable[[float], None] = time.sleep
     random: Callable[[], float] = random.random
+    max_time: float | None = None
+    clock: Callable[[], float] = time.monotonic
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (0 for the first retry)."""
         return float(self.random()) * min(self.cap, self.base * 2.0**retry)
+
+    def wait_before(self, attempt: int, started: float) -> bool:
+        """Sleep before attempt number ``attempt`` (0: none); False when no attempt is left."""
+        if attempt == 0:
+            return True
+        if self.max_time is None:
+            if attempt >= self.attempts:
+                return False
+            self.sleep(self.delay(attempt - 1))
+            return True
+        left = self.max_time - (self.clock() - started)
+        if left <= 0:
+            return False
+        self.sleep(min(self.delay(attempt - 1), left))
+        return True
+
+    def describe(self, attempts: int) -> str:
+        if self.max_time is None:
+            return f"gave up after {attempts} attempts"
+        return f"gave up after {attempts} attempts in {self.max_time:g} s"
 
 
 @dataclass(frozen=True)
@@ -501,15 +526,15 @@ class CodePipelineJobs:
         through :meth:`put_result`.
         """
         method = self._method(operation)
-        for attempt in range(self.backoff.attempts):
-            if attempt:
-                self.backoff.sleep(self.backoff.delay(attempt - 1))
+        started = self.backoff.clock()
+        attempt = 0
+        while True:
             try:
                 return method(**params)
             except Exception as exc:
-                if not classify(exc).retry or attempt == self.backoff.attempts - 1:
+                attempt += 1
+                if not classify(exc).retry or not self.backoff.wait_before(attempt, started):
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def put_result(self, request: ResultRequest, *, nonce: str | None = None) -> Published:
         """Record ``request`` on its job exactly once, or raise :class:`PublishError`.
@@ -528,16 +553,17 @@ class CodePipelineJobs:
         method = self._method(request.operation)
         maybe_done = False
         last: BaseException | None = None
-        for attempt in range(self.backoff.attempts):
-            if attempt:
-                self.backoff.sleep(self.backoff.delay(attempt - 1))
+        started = self.backoff.clock()
+        attempt = 0
+        while self.backoff.wait_before(attempt, started):
+            attempt += 1
             try:
                 method(**request.params)
             except (ClientError, BotoCoreError) as exc:
                 code, _status = error_code(exc)
                 if code == "InvalidJobStateException":
                     if maybe_done:
-                        return self._closed_by_us(request, attempt + 1, nonce)
+                        return self._closed_by_us(request, attempt, nonce)
                     raise PublishError(
                         job_id,
                         "the job is not InProgress (already closed, timed out, or never "
@@ -551,8 +577,8 @@ class CodePipelineJobs:
                     ) from None
                 last = exc
                 continue
-            return Published(job_id, request, attempt + 1, "response")
-        reason = f"gave up after {self.backoff.attempts} attempts, the last: "
+            return Published(job_id, request, attempt, "response")
+        reason = f"{self.backoff.describe(attempt)}, the last: "
         raise PublishError(
             job_id, reason + describe_error(last or Exception("?")), maybe_recorded=maybe_done
         )

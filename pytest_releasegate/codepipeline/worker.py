@@ -469,7 +469,10 @@ def _serve(config: WorkerConfig, log: EventLog, work_root: Path, hardened: dict[
         # The worker's own credentials live in its session from here on, not in its
         # environment: nothing started later can inherit them, even by mistake.
         keep_credentials_private(session)
-        jobs = CodePipelineJobs(client=client, backoff=Backoff(attempts=6, base=0.2, cap=5.0))
+        # Bounded by time, not attempts: a lost acknowledgement or a throttled result is
+        # retried until the service answers for good, for up to --max-retry-time.
+        backoff = Backoff(base=0.2, cap=5.0, max_time=config.max_retry_time)
+        jobs = CodePipelineJobs(client=client, backoff=backoff)
         check_action_type(jobs, config)
         s3 = SharedS3()
         s3.warm_up()
