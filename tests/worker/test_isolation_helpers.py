@@ -1,0 +1,143 @@
+"""The process-level guards of SPEC §13, one by one (pytest_releasegate.codepipeline.isolation)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_releasegate.codepipeline.isolation import (
+    CREDENTIAL_VARIABLES,
+    Sandbox,
+    UidRangeError,
+    UnsafeFile,
+    keep_credentials_private,
+    parse_uid_range,
+    read_inside,
+    scrub_credentials,
+)
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> Path:
+    (tmp_path / "job" / "out").mkdir(parents=True)
+    (tmp_path / "job" / "out" / "verdict.json").write_text('{"verdict": "fail"}')
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "secret.json").write_text('{"verdict": "pass"}')
+    return tmp_path / "job"
+
+
+def test_a_plain_file_of_the_job_is_read(job: Path) -> None:
+    assert read_inside(job, "out/verdict.json") == b'{"verdict": "fail"}'
+    assert read_inside(job, "out/missing.json") is None
+
+
+def test_a_verdict_swapped_for_a_link_is_refused(job: Path) -> None:
+    verdict = job / "out" / "verdict.json"
+    verdict.unlink()
+    verdict.symlink_to(job.parent / "elsewhere" / "secret.json")
+    with pytest.raises(UnsafeFile, match="not a plain file"):
+        read_inside(job, "out/verdict.json")
+
+
+def test_a_directory_swapped_for_a_link_is_refused(job: Path) -> None:
+    (job / "out" / "verdict.json").unlink()
+    (job / "out").rmdir()
+    (job / "out").symlink_to(job.parent / "elsewhere")
+    with pytest.raises(UnsafeFile):
+        read_inside(job, "out/secret.json")
+
+
+def test_a_fifo_or_a_huge_file_is_refused_without_waiting(job: Path) -> None:
+    os.mkfifo(job / "out" / "fifo.json")
+    with pytest.raises(UnsafeFile, match="not a regular file"):
+        read_inside(job, "out/fifo.json")
+    (job / "out" / "big.json").write_bytes(b"x" * 2048)
+    with pytest.raises(UnsafeFile, match="larger than 1024"):
+        read_inside(job, "out/big.json", limit=1024)
+    with pytest.raises(UnsafeFile):
+        read_inside(job, "../elsewhere/secret.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("61000-61063", range(61000, 61064)), ("70000", range(70000, 70001))],
+)
+def test_uid_ranges(text: str, expected: range) -> None:
+    assert parse_uid_range(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0-10", "61063-61000", "abc", "61000-", "999-2000"])
+def test_bad_uid_ranges_name_the_option(text: str) -> None:
+    with pytest.raises(UidRangeError, match="--child-uids"):
+        parse_uid_range(text)
+
+
+def test_scrubbing_removes_credentials_and_keeps_the_rest() -> None:
+    env = {k: "x" for k in CREDENTIAL_VARIABLES} | {"AWS_REGION": "eu-west-1", "PATH": "/bin"}
+    removed = scrub_credentials(env)
+    assert set(removed) == CREDENTIAL_VARIABLES
+    assert env == {"AWS_REGION": "eu-west-1", "PATH": "/bin"}
+
+
+def test_a_session_keeps_its_credentials_after_the_environment_is_scrubbed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAKEEPPRIVATE00001")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "keep/private/secret")
+    session = boto3.session.Session()
+    removed = keep_credentials_private(session)
+    assert "AWS_ACCESS_KEY_ID" in removed and "AWS_ACCESS_KEY_ID" not in os.environ
+    frozen = session.get_credentials().get_frozen_credentials()
+    assert frozen.access_key == "AKIAKEEPPRIVATE00001"
+    # A new session (what a child or a careless later call would make) finds nothing.
+    assert boto3.session.Session().get_credentials() is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_worker_helpers_make_a_process_non_dumpable_and_a_subreaper() -> None:
+    code = (
+        "from pytest_releasegate.codepipeline.isolation import *\n"
+        "import ctypes\n"
+        "print(make_non_dumpable(), become_subreaper())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["True", "True"]
+
+
+def test_a_shared_uid_sandbox_kills_the_tagged_leftovers_of_its_job(tmp_path: Path) -> None:
+    sandbox = Sandbox()
+    slot = sandbox.open()
+    env = {**os.environ, "RELEASEGATE_JOB_TAG": slot.tag}
+    daemon = (
+        "import os, signal, sys, time\n"
+        "if os.fork(): sys.exit(0)\n"
+        "os.setsid()\n"
+        "if os.fork(): os._exit(0)\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print(os.getpid(), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    starter = subprocess.Popen(
+        [sys.executable, "-c", daemon], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert starter.stdout is not None
+    pid = int(starter.stdout.readline())
+    starter.wait(timeout=30)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        assert sandbox.sweep(slot) >= 1
+        state = Path(f"/proc/{pid}/stat")
+        assert not state.exists() or state.read_text().rsplit(") ", 1)[1][0] in "ZX"
+        assert other.poll() is None  # an untagged process is left alone
+    finally:
+        sandbox.close(slot)
+        other.kill()
+        other.wait()
