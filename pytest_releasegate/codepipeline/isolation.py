@@ -14,9 +14,10 @@ credential, no other job's files and no process that outlives its job:
   ``os.environ`` once its session holds them;
 * :func:`can_switch_users` and :class:`UidSlots` — one unprivileged uid per
   concurrency slot (``--child-uids``), when the worker may switch users;
-* :func:`kill_uid` / :func:`kill_tagged` — every process of a slot's uid (or,
-  without that privilege, every process carrying the job's tag) killed after
-  its job, however it detached itself.
+* :func:`kill_uid` / :func:`kill_leftovers` — every process of a slot's uid
+  (or, without that privilege, every descendant the job left, told apart by
+  its tag when other jobs run beside it) killed after its job, however it
+  detached itself.
 
 Linux only where the kernel is involved; elsewhere the helpers report that
 they did nothing and the docs say what that leaves open.
@@ -235,8 +236,18 @@ def _has_tag(pid: int, tag: str) -> bool:
     return f"{JOB_TAG_ENV}={tag}".encode() in raw.split(b"\0")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 def _kill_until_gone(find: Callable[[], Iterable[int]], rounds: int = 50) -> int:
-    """SIGKILL what ``find()`` returns until it returns nothing (bounded); returns the count."""
+    """SIGKILL what ``find()`` returns until it returns nothing (bounded); returns the count.
+
+    One scan of /proc when nothing is left, the usual case after a job."""
     killed: set[int] = set()
     me = os.getpid()
     for _ in range(rounds):
@@ -247,16 +258,8 @@ def _kill_until_gone(find: Callable[[], Iterable[int]], rounds: int = 50) -> int
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         killed |= pids
-        time.sleep(0.02)
+        time.sleep(0.01)
     return len(killed)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def kill_uid(uid: int) -> int:
@@ -270,63 +273,49 @@ def kill_uid(uid: int) -> int:
     return _kill_until_gone(find)
 
 
-def kill_tagged(tag: str, *, root: int | None = None) -> int:
-    """SIGKILL every descendant of ``root`` (default: this process) that carries the job
-    tag in its initial environment — a shared-uid job's leftovers, daemons included
-    (the worker is their subreaper). Returns how many were killed."""
+def kill_leftovers(
+    tag: str | None, keep: Callable[[], Iterable[int]] = tuple, root: int | None = None
+) -> int:
+    """SIGKILL the descendants of ``root`` (default: this process) that a job left: those
+    carrying its ``tag`` in their initial environment, or every one when ``tag`` is None
+    — but never ``keep()`` (other jobs' running children) nor theirs. As a subreaper
+    the runner keeps double-forked daemons among its descendants. Returns the count."""
     base = os.getpid() if root is None else root
-
-    def find() -> list[int]:
-        return [p for p in descendants(base) if _alive(p) and _has_tag(p, tag)]
-
-    return _kill_until_gone(find)
-
-
-def reap_orphans(known: Iterable[int] = ()) -> int:
-    """waitpid() the zombie children of this process that no Popen waits for.
-
-    Orphans adopted as a subreaper end as zombies here; ``subprocess`` only
-    reaps its own. Pids in ``known`` (running Popen children) are left alone,
-    so their exit statuses stay theirs. Returns how many were reaped.
-    """
-    me = os.getpid()
-    skip = set(known)
-    reaped = 0
-    for p in processes():
-        if p.ppid != me or p.pid in skip or _alive(p.pid):
-            continue
-        with contextlib.suppress(ChildProcessError, OSError):
-            if os.waitpid(p.pid, os.WNOHANG)[0] == p.pid:
-                reaped += 1
-    return reaped
-
-
-def kill_own_tagged(tag: str) -> int:
-    """SIGKILL every process of this uid that carries the job tag, wherever it went."""
-    me = os.getuid()
-
-    def find() -> list[int]:
-        return [
-            p.pid
-            for p in processes()
-            if p.uids[:1] == (me,) and _alive(p.pid) and _has_tag(p.pid, tag)
-        ]
-
-    return _kill_until_gone(find)
-
-
-def kill_descendants(keep: Callable[[], Iterable[int]] = tuple) -> int:
-    """SIGKILL every live descendant of this process but those in ``keep()`` and theirs."""
-    me = os.getpid()
 
     def find() -> list[int]:
         table = list(processes())
         spared: set[int] = set()
         for pid in keep():
             spared |= {pid, *descendants(pid, table)}
-        return [p for p in descendants(me, table) if p not in spared and _alive(p)]
+        return [
+            pid
+            for pid in descendants(base, table)
+            if pid not in spared and _alive(pid) and (tag is None or _has_tag(pid, tag))
+        ]
 
     return _kill_until_gone(find)
+
+
+def reap_orphans(known: Iterable[int] = ()) -> int:
+    """Collect the exit statuses of zombie children that no Popen waits for.
+
+    Orphans adopted as a subreaper end as zombies here; ``subprocess`` only reaps
+    its own. ``waitid(WNOWAIT)`` peeks at a zombie first: one in ``known`` (a
+    running Popen child) is left to its Popen, and the peeking stops there
+    (what is behind it is reaped next time). Returns how many were reaped.
+    """
+    skip = set(known)
+    reaped = 0
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except (ChildProcessError, OSError):
+            return reaped
+        if info is None or info.si_pid in skip:
+            return reaped
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(info.si_pid, os.WNOHANG)
+        reaped += 1
 
 
 # -- files the child could have tampered with ------------------------------------------
@@ -399,6 +388,8 @@ class Slot:
 
     uid: int | None
     tag: str
+    #: Set once its processes were killed after the child ended: none can be left.
+    swept: bool = False
 
     def popen_user(self) -> dict[str, object]:
         """``subprocess.Popen`` keywords that drop the child to the slot's uid."""
@@ -444,18 +435,19 @@ class Sandbox:
     def sweep(self, slot: Slot, keep: Callable[[], Iterable[int]] = tuple) -> int:
         """Kill whatever the job left running; returns how many processes."""
         if slot.uid is not None:
-            return kill_uid(slot.uid)
-        killed = kill_own_tagged(slot.tag)
-        with self._lock:
-            alone = self.exclusive and self._active <= 1
-        if alone:
-            killed += kill_descendants(keep)
+            killed = kill_uid(slot.uid)
+        else:
+            with self._lock:
+                alone = self.exclusive and self._active <= 1
+            killed = kill_leftovers(None if alone else slot.tag, keep)
+        slot.swept = True
         return killed
 
     def close(self, slot: Slot, keep: Callable[[], Iterable[int]] = tuple) -> None:
-        """Sweep once more and give the uid back."""
+        """Sweep (unless the job's processes were swept already) and give the uid back."""
         try:
-            self.sweep(slot, keep)
+            if not slot.swept:
+                self.sweep(slot, keep)
         finally:
             with self._lock:
                 self._active -= 1

@@ -11,7 +11,6 @@ import pytest
 
 from pytest_releasegate.codepipeline.isolation import (
     CREDENTIAL_VARIABLES,
-    Sandbox,
     UidRangeError,
     UnsafeFile,
     keep_credentials_private,
@@ -112,32 +111,47 @@ def test_the_worker_helpers_make_a_process_non_dumpable_and_a_subreaper() -> Non
     assert out.stdout.split() == ["True", "True"]
 
 
-def test_a_shared_uid_sandbox_kills_the_tagged_leftovers_of_its_job(tmp_path: Path) -> None:
-    sandbox = Sandbox()
-    slot = sandbox.open()
-    env = {**os.environ, "RELEASEGATE_JOB_TAG": slot.tag}
-    daemon = (
-        "import os, signal, sys, time\n"
-        "if os.fork(): sys.exit(0)\n"
-        "os.setsid()\n"
-        "if os.fork(): os._exit(0)\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "print(os.getpid(), flush=True)\n"
-        "time.sleep(120)\n"
+SWEEP = """
+import os, subprocess, sys, time
+from pathlib import Path
+from pytest_releasegate.codepipeline.isolation import Sandbox, become_subreaper
+
+assert become_subreaper()
+sandbox = Sandbox()  # shared uid, other jobs may run: only the job's tagged leftovers go
+slot = sandbox.open()
+daemon = (
+    "import os, signal, sys, time\\n"
+    "if os.fork(): sys.exit(0)\\n"
+    "os.setsid()\\n"
+    "if os.fork(): os._exit(0)\\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n"
+    "print(os.getpid(), flush=True)\\n"
+    "time.sleep(120)\\n"
+)
+env = {**os.environ, "RELEASEGATE_JOB_TAG": slot.tag}
+starter = subprocess.Popen([sys.executable, "-c", daemon], env=env, stdout=subprocess.PIPE)
+pid = int(starter.stdout.readline())
+starter.wait(timeout=30)
+other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+killed = sandbox.sweep(slot, keep=lambda: [other.pid])
+time.sleep(0.1)
+from pytest_releasegate.codepipeline.isolation import reap_orphans
+reaped = reap_orphans(known=[other.pid])
+gone = not Path(f"/proc/{pid}").exists()
+alive = other.poll() is None
+other.kill()
+other.wait()
+sandbox.close(slot)
+print(killed, reaped, gone, alive)
+"""
+
+
+def test_a_shared_uid_sandbox_kills_and_reaps_the_daemon_its_job_left() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", SWEEP], capture_output=True, text=True, timeout=120, check=False
     )
-    starter = subprocess.Popen(
-        [sys.executable, "-c", daemon], env=env, stdout=subprocess.PIPE, text=True
-    )
-    assert starter.stdout is not None
-    pid = int(starter.stdout.readline())
-    starter.wait(timeout=30)
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    try:
-        assert sandbox.sweep(slot) >= 1
-        state = Path(f"/proc/{pid}/stat")
-        assert not state.exists() or state.read_text().rsplit(") ", 1)[1][0] in "ZX"
-        assert other.poll() is None  # an untagged process is left alone
-    finally:
-        sandbox.close(slot)
-        other.kill()
-        other.wait()
+    assert out.returncode == 0, out.stderr
+    killed, reaped, gone, alive = out.stdout.split()
+    assert int(killed) >= 1 and int(reaped) >= 1
+    assert gone == "True"  # killed, and reaped by the subreaper: no zombie either
+    assert alive == "True"  # another job's running child is left alone
