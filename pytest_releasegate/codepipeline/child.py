@@ -196,7 +196,8 @@ def run_child(
     """
     started = time.monotonic()
     try:
-        with open(output, "wb") as out:
+        # The log is the runner's, private to it: the child writes through its stdout.
+        with open(output, "wb", opener=lambda path, flags: os.open(path, flags, 0o600)) as out:
             proc = children.start(
                 args=list(command),
                 cwd=cwd,
