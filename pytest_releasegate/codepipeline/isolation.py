@@ -159,10 +159,18 @@ def parse_uid_range(text: str) -> range:
 
 @dataclass
 class UidSlots:
-    """One uid per concurrency slot, taken for a job and given back after its cleanup."""
+    """One uid per concurrency slot, taken for a job and given back after its cleanup.
+
+    With ``lock_dir``, a uid is also locked (``flock`` on ``lock_dir/<uid>.lock``)
+    while a job runs as it, so that two workers on one host with overlapping
+    ``--child-uids`` never hand one uid to two jobs (each kills every process of
+    its uid after a job: a shared uid would let one job's daemon reach the next).
+    """
 
     uids: range
+    lock_dir: Path | None = None
     _free: list[int] = field(default_factory=list)
+    _held: dict[int, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -170,14 +178,52 @@ class UidSlots:
 
     def acquire(self) -> int:
         with self._lock:
-            if not self._free:
-                raise RuntimeError("no free child uid (more jobs than --child-uids)")
-            return self._free.pop(0)
+            for uid in list(self._free):
+                if self._lock_uid(uid):
+                    self._free.remove(uid)
+                    return uid
+            raise RuntimeError(
+                "no free child uid: every uid of --child-uids is in use (by this worker's "
+                "jobs or another worker's on this host): give each worker its own range"
+            )
 
     def release(self, uid: int) -> None:
         with self._lock:
+            fd = self._held.pop(uid, None)
+            if fd is not None:
+                os.close(fd)  # closing releases the flock
             if uid in self.uids and uid not in self._free:
                 self._free.append(uid)
+
+    def _lock_uid(self, uid: int) -> bool:
+        if self.lock_dir is None:
+            return True
+        import fcntl
+
+        fd = os.open(self.lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._held[uid] = fd
+        return True
+
+
+def uid_lock_dir(base: Path | None = None) -> Path | None:
+    """The directory of the child-uid locks: ``<tmp>/releasegate-uids-<euid>``, ``0700``,
+    created when missing; None when it exists but is not this user's alone."""
+    import tempfile
+
+    path = (base or Path(tempfile.gettempdir())) / f"releasegate-uids-{os.geteuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        return None
+    return path
 
 
 # -- processes ---------------------------------------------------------------------

@@ -514,7 +514,14 @@ def worker_sandbox(config: WorkerConfig, work_root: Path, log: EventLog) -> Sand
     by running it once as the first of them. Otherwise children share the worker's
     uid: said once here, and ``--concurrency`` above 1 only with ``--allow-shared-uid``.
     """
-    from .isolation import Sandbox, UidRangeError, UidSlots, can_switch_users, parse_uid_range
+    from .isolation import (
+        Sandbox,
+        UidRangeError,
+        UidSlots,
+        can_switch_users,
+        parse_uid_range,
+        uid_lock_dir,
+    )
 
     off = config.child_uids.strip().lower() == "off"
     if not off and can_switch_users():
@@ -528,8 +535,16 @@ def worker_sandbox(config: WorkerConfig, work_root: Path, log: EventLog) -> Sand
                 f"--concurrency {config.concurrency}: each job slot needs a uid of its own"
             )
         os.chmod(work_root, 0o711)
-        _check_reachable(work_root, config.python or sys.executable, uids[0])
-        return Sandbox(UidSlots(uids))
+        slots = UidSlots(uids, lock_dir=uid_lock_dir())
+        try:
+            uid = slots.acquire()
+        except RuntimeError as exc:
+            raise UsageError(f"--child-uids {config.child_uids}: {exc}") from None
+        try:
+            _check_reachable(work_root, config.python or sys.executable, uid)
+        finally:
+            slots.release(uid)
+        return Sandbox(slots)
     reason = (
         "--child-uids off"
         if off

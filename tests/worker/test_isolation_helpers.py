@@ -155,3 +155,28 @@ def test_a_shared_uid_sandbox_kills_and_reaps_the_daemon_its_job_left() -> None:
     assert int(killed) >= 1 and int(reaped) >= 1
     assert gone == "True"  # killed, and reaped by the subreaper: no zombie either
     assert alive == "True"  # another job's running child is left alone
+
+
+def test_two_workers_on_one_host_never_share_a_child_uid(tmp_path: Path) -> None:
+    from pytest_releasegate.codepipeline.isolation import UidSlots, uid_lock_dir
+
+    locks = uid_lock_dir(tmp_path)
+    assert locks is not None and locks.stat().st_mode & 0o777 == 0o700
+    first = UidSlots(range(70000, 70002), lock_dir=locks)
+    second = UidSlots(range(70001, 70003), lock_dir=locks)  # overlapping ranges
+    a, b = first.acquire(), first.acquire()
+    assert {a, b} == {70000, 70001}
+    assert second.acquire() == 70002  # 70001 is the first worker's now
+    with pytest.raises(RuntimeError, match="give each worker its own range"):
+        second.acquire()
+    first.release(70001)
+    assert second.acquire() == 70001
+
+
+def test_a_lock_directory_others_can_write_is_not_used(tmp_path: Path) -> None:
+    from pytest_releasegate.codepipeline.isolation import uid_lock_dir
+
+    shared = tmp_path / f"releasegate-uids-{os.geteuid()}"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    assert uid_lock_dir(tmp_path) is None

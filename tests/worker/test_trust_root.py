@@ -132,7 +132,8 @@ def test_worker_as_root_children_gain_nothing_beyond_their_job(
         assert result.params["failureDetails"]["type"] == "JobFailed"
         assert "no failing tests" in result.params["failureDetails"]["message"]
     assert not [p for p in os.listdir("/proc") if p.isdigit() and _runs_as(int(p), child_uids)]
-    assert list(world_work_dir.iterdir()) == []  # job directories removed
+    left = [p.name for p in world_work_dir.iterdir() if not p.name.startswith("releasegate-uids")]
+    assert left == []  # job directories removed (the uid locks stay, in TMPDIR)
 
 
 def _runs_as(pid: int, uids: range) -> bool:
