@@ -469,11 +469,20 @@ class JobRunner:
         )
         # workdir: the runner's (the child's output log); workdir/job: the child's own
         # directory (sources, out, HOME, TMPDIR), 0700 and, with a uid per job, its uid's.
-        workdir = Path(
-            tempfile.mkdtemp(prefix=f"releasegate-job-{job_id[:8]}-", dir=self.settings.work_root)
-        )
         sandbox = self.settings.sandbox
-        slot = sandbox.open()
+        try:
+            slot = sandbox.open()
+        except RuntimeError as exc:
+            raise JobFailure(FailureType.SYSTEM_UNAVAILABLE, str(exc)) from None
+        try:
+            workdir = Path(
+                tempfile.mkdtemp(
+                    prefix=f"releasegate-job-{job_id[:8]}-", dir=self.settings.work_root
+                )
+            )
+        except BaseException:
+            sandbox.close(slot)
+            raise
         try:
             jobdir = workdir / "job"
             jobdir.mkdir(mode=0o700)
