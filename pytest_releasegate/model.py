@@ -238,16 +238,18 @@ class RuleResult(NamedTuple):
     precision: int | None = None
 
     def to_json(self) -> dict[str, Any]:
+        from .bounds import clip_message, clip_name, json_safe
+
         return {
-            "name": self.name,
-            "metric": self.metric,
-            "select": self.select.to_json(),
-            "actual": self.actual,
-            "threshold": self.threshold,
-            "baseline": self.baseline,
+            "name": clip_name(self.name),
+            "metric": clip_name(self.metric),
+            "select": {k: clip_name(v) for k, v in self.select.to_json().items()},
+            "actual": json_safe(self.actual),
+            "threshold": json_safe(self.threshold),
+            "baseline": json_safe(self.baseline),
             "outcome": self.outcome.value,
             "level": self.level.value,
-            "message": self.message,
+            "message": clip_message(self.message),
             "waiver": self.waiver.to_json() if self.waiver else None,
             "precision": self.precision,
         }
@@ -294,6 +296,8 @@ class Verdict(NamedTuple):
     tool_version: str
     warnings: tuple[str, ...] = ()
     warn_as: str = "success"
+    #: Coverage report files whose paths map to no project file (SPEC §9).
+    coverage_unmapped: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def failed_rules(self) -> list[RuleResult]:
@@ -342,20 +346,26 @@ class Verdict(NamedTuple):
         return f"releasegate: {word} \u2014 {detail} {where}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """JSON-ready data: every number finite (else null), names and messages bounded."""
+        from .bounds import clip_message, json_safe
+
+        out: dict[str, Any] = {
             "schema": VERDICT_SCHEMA,
             "verdict": self.verdict.value,
             "profile": self.profile,
             "policy": self.policy,
             "warn_as": self.warn_as,
             "rules": [r.to_json() for r in self.rules],
-            "metrics": dict(self.metrics),
-            "context": dict(self.context),
-            "warnings": list(self.warnings),
+            "metrics": json_safe(dict(self.metrics)),
+            "context": json_safe(dict(self.context)),
+            "warnings": [clip_message(str(w)) for w in self.warnings],
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "tool_version": self.tool_version,
         }
+        if self.coverage_unmapped:
+            out["coverage_unmapped"] = list(self.coverage_unmapped)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
@@ -375,6 +385,7 @@ class Verdict(NamedTuple):
                 tool_version=str(data.get("tool_version", "")),
                 warnings=tuple(data.get("warnings") or ()),
                 warn_as=str(data.get("warn_as", "success")),
+                coverage_unmapped=tuple(data.get("coverage_unmapped") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed verdict JSON: {exc}") from None

@@ -30,6 +30,7 @@ class GateOptions:
     junit: str | None = None
     markdown: str | None = None
     input_junit: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
+    input_coverage: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
     coverage: str | None = None
     base_url: str | None = None
     baseline: str | None = None
@@ -46,6 +47,11 @@ class GateOptions:
                 parse_input_spec(spec)
             except ValueError as exc:
                 out.append(f"bad option {prefix}input-junit {spec!r}: {exc}")
+        for spec in self.input_coverage:
+            try:
+                parse_input_spec(spec)
+            except ValueError as exc:
+                out.append(f"bad option {prefix}input-coverage {spec!r}: {exc}")
         return out
 
 
@@ -91,6 +97,13 @@ SPECS = (
     OptionSpec(
         "input_junit",
         "JUnit XML files from other tools to gate on (repeatable; source junit:NAME)",
+        "[NAME=]GLOB",
+        kind="list",
+    ),
+    OptionSpec(
+        "input_coverage",
+        "coverage reports from other tools: Cobertura, Clover, JaCoCo, LCOV, Go profiles, "
+        "coverage.py JSON (repeatable; source coverage:NAME)",
         "[NAME=]GLOB",
         kind="list",
     ),

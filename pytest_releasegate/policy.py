@@ -16,8 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .bounds import MAX_DEPTH, finite, has_control, read_regular_text, too_deep
 from .model import SELECT_KEYS, Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
-from .sections import BAKE_DEFAULTS, SMOKE_DEFAULTS, AlarmsConfig, BakeConfig, SmokeCheck
+from .sections import (
+    BAKE_DEFAULTS,
+    SMOKE_DEFAULTS,
+    AlarmsConfig,
+    BakeConfig,
+    CoverageConfig,
+    SmokeCheck,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,6 +42,7 @@ TOP_KEYS = (
     "smoke",
     "bake",
     "alarms",
+    "coverage",
 )
 RULE_KEYS = (
     "name",
@@ -79,11 +88,15 @@ BAKE_KEYS = (
     "profiles",
 )
 ALARMS_KEYS = ("names", "prefix", "region")
+COVERAGE_KEYS = ("paths", "source-roots")
 DIFF_METRICS = ("coverage.diff_percent", "coverage.diff_uncovered_lines")
 DEFAULT_PROFILE = "default"
 BAKE_RULE = "bake"
 BAKE_METRIC = "smoke.bake_violations"
 BUILTIN_SOURCE = "built-in default policy"
+
+
+_TOO_DEEP: Any = object()
 
 
 class PolicyError(Exception):
@@ -108,6 +121,8 @@ class Policy:
     smoke: tuple[SmokeCheck, ...] = ()
     bake: BakeConfig | None = None
     alarms: AlarmsConfig | None = None
+    #: `[coverage]`: `paths` remaps and `source-roots` for other tools' reports (SPEC §9).
+    coverage: CoverageConfig | None = None
 
     @property
     def display_source(self) -> str:
@@ -179,13 +194,13 @@ def find_policy_file(rootdir: Path, explicit: str | None = None) -> Path | None:
         path = Path(explicit)
         return path if path.is_absolute() else (rootdir / path)
     candidate = rootdir / "releasegate.toml"
-    if candidate.is_file():
+    if candidate.exists():  # a directory or FIFO is reported by load_policy
         return candidate
     pyproject = rootdir / "pyproject.toml"
-    if pyproject.is_file():
+    if pyproject.exists():
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            data = tomllib.loads(read_regular_text(pyproject))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             return pyproject  # let load_policy report it properly
         if isinstance(data.get("tool"), dict) and "releasegate" in data["tool"]:
             return pyproject
@@ -212,7 +227,7 @@ def load_policy(
         return default_policy()
     display = _display(file, root)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_regular_text(file)  # a FIFO or a directory is refused, never waited on
     except FileNotFoundError:
         raise PolicyError(
             [f"{display}: policy file not found (check --gate-policy / releasegate_policy)"]
@@ -223,6 +238,12 @@ def load_policy(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError([f"{display}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or too_deep(data):
+        raise PolicyError(
+            [f"{display}: the policy nests tables or arrays more than {MAX_DEPTH} levels deep"]
+        )
     if file.name == "pyproject.toml":
         tool = data.get("tool")
         if not isinstance(tool, dict) or "releasegate" not in tool:
@@ -311,16 +332,18 @@ def parse_policy(
         rule = _parse_rule(ck, raw, index, known_profiles)
         if rule is None:
             continue
-        if rule.name in seen:
+        # "Coverage" and "coverage " read as the same rule to a person.
+        key = _name_key(rule.name)
+        if key in seen:
             ck.err(
                 _rule_label(rule.name),
                 "name",
-                f"duplicate rule name (rules #{seen[rule.name]} and #{index})",
+                f"duplicate rule name (rules #{seen[key]} and #{index})",
                 None,
-                "give each rule a unique `name`",
+                "give each rule a unique `name` (case and surrounding spaces do not count)",
             )
             continue
-        seen[rule.name] = index
+        seen[key] = index
         rules.append(rule)
 
     bake = _parse_bake(ck, table.get("bake"), prefix, known_profiles)
@@ -344,6 +367,9 @@ def parse_policy(
     profiles: dict[str, tuple[str, ...] | None] = {}
     for pname, ptable in profile_tables.items():
         where = f"{prefix}profiles.{pname}."
+        if has_control(pname):
+            ck.err(None, f"{prefix}profiles.{pname!r}", _CONTROL_PROBLEM)
+            continue
         if not isinstance(ptable, dict):
             ck.err(None, where.rstrip("."), "must be a table")
             continue
@@ -356,8 +382,9 @@ def parse_policy(
             ck.err(None, f"{where}rules", "must be a list of rule names")
             continue
         all_names = [r.name for r in rules]
+        known_names = set(all_names)
         for n in names:
-            if n not in all_names:
+            if n not in known_names:
                 ck.err(None, f"{where}rules", f"unknown rule {n!r}", _suggest(n, all_names))
         profiles[pname] = tuple(names)
 
@@ -387,6 +414,7 @@ def parse_policy(
     quarantine = _parse_quarantine(ck, table.get("quarantine", []), prefix)
     smoke = _parse_smoke(ck, table.get("smoke", []), prefix)
     alarms = _parse_alarms(ck, table.get("alarms"), prefix)
+    coverage = _parse_coverage(ck, table.get("coverage"), prefix)
 
     if ck.problems:
         raise PolicyError(ck.problems)
@@ -401,11 +429,28 @@ def parse_policy(
         smoke=smoke,
         bake=bake,
         alarms=alarms,
+        coverage=coverage,
     )
+
+
+_CONTROL_PROBLEM = (
+    "must not contain control characters (newline, tab, escape, line separators, bidi overrides)"
+)
+
+
+def _name_key(name: str) -> str:
+    """Rule names compare without case and surrounding whitespace."""
+    return name.strip().casefold()
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _show_number(value: float) -> str:
+    if isinstance(value, int):  # 10**400: its repr would be 400 digits long
+        return "a number beyond the double range"
+    return repr(value)
 
 
 def _parse_rule(
@@ -452,9 +497,24 @@ def _parse_rule(
                 if not isinstance(value, str) or not value:
                     ck.err(label, f"select.{key}", "must be a non-empty string")
                     continue
+                if has_control(value):
+                    ck.err(label, f"select.{key}", _CONTROL_PROBLEM)
+                    continue
                 values[key] = value
         src = values.get("source")
-        if src is not None and src != "pytest" and not re.fullmatch(r"junit:[A-Za-z0-9_.\-]+", src):
+        is_coverage = isinstance(metric, str) and metric.startswith("coverage.")
+        if is_coverage and src is not None:
+            if src != "coverage.py" and not re.fullmatch(r"coverage:[A-Za-z0-9_.\-]+", src):
+                ck.err(
+                    label,
+                    "select.source",
+                    f"unknown coverage source {src!r}",
+                    None,
+                    "use 'coverage.py' or 'coverage:NAME' (--gate-input-coverage NAME=GLOB)",
+                )
+        elif (
+            src is not None and src != "pytest" and not re.fullmatch(r"junit:[A-Za-z0-9_.\-]+", src)
+        ):
             ck.err(
                 label,
                 "select.source",
@@ -463,9 +523,9 @@ def _parse_rule(
                 "use 'pytest' or 'junit:NAME'",
             )
         select = Selection(**values)
-        if isinstance(metric, str) and metric.startswith("coverage."):
+        if is_coverage:
             for key in values:
-                if key != "path":
+                if key not in ("path", "source"):
                     ck.err(
                         label,
                         f"select.{key}",
@@ -477,6 +537,9 @@ def _parse_rule(
         value = raw.get(key)
         if value is not None and not _is_number(value):
             ck.err(label, key, f"must be a number, not {value!r}")
+            value = None
+        elif value is not None and finite(value) is None:
+            ck.err(label, key, f"must be a finite number, not {_show_number(value)}")
             value = None
         numbers[key] = value
     lo, hi, wb, wa = numbers["min"], numbers["max"], numbers["warn-below"], numbers["warn-above"]
@@ -552,6 +615,10 @@ def _parse_rule(
     if name is not None and (not isinstance(name, str) or not name.strip()):
         ck.err(label, "name", "must be a non-empty string")
         name = None
+    elif isinstance(name, str) and has_control(name):
+        # A newline in a name would start a line of its own in the terminal table.
+        ck.err(label, "name", _CONTROL_PROBLEM)
+        name = None
     if name is None:
         name = metric + (f" [{select.describe()}]" if not select.is_empty else "")
 
@@ -578,10 +645,16 @@ def _parse_rule(
 def _parse_relative(ck: _Checker, label: str, key: str, value: Any) -> Relative | None:
     if value is None:
         return None
+    if _is_number(value) and finite(value) is None:
+        ck.err(label, key, f"must be a finite number, not {_show_number(value)}")
+        return None
     if _is_number(value) and value >= 0:
         return Relative(float(value))
     if isinstance(value, str):
         m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)
+        if m and finite(float(m.group(1))) is None:
+            ck.err(label, key, "must be a finite percent, not a number beyond the double range")
+            return None
         if m:
             return Relative(float(m.group(1)), percent=True)
     ck.err(
@@ -689,14 +762,15 @@ def _parse_quarantine(ck: _Checker, value: Any, prefix: str) -> tuple[Quarantine
 def parse_duration(value: Any) -> float | None:
     """Seconds from a number or a string like "10m", "30s", "1h30m", "500ms"."""
     if _is_number(value):
-        return float(value) if value >= 0 else None
+        number = finite(value)  # `inf` would bake forever
+        return number if number is not None and number >= 0 else None
     if not isinstance(value, str):
         return None
     parts = re.findall(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)", value.strip())
     if not parts or re.sub(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)", "", value).strip():
         return None
     scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(float(n) * scale[u] for n, u in parts)
+    return finite(sum(float(n) * scale[u] for n, u in parts))
 
 
 def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[SmokeCheck, ...]:
@@ -755,14 +829,14 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[SmokeCheck, ...
             except re.error as exc:
                 ck.err(label, "expect-body-regex", f"not a valid regular expression: {exc}")
         timeout = check.get("timeout", SMOKE_DEFAULTS["timeout"])
-        if not _is_number(timeout) or timeout <= 0:
-            ck.err(label, "timeout", "must be a positive number of seconds")
+        if finite(timeout) is None or timeout <= 0:
+            ck.err(label, "timeout", "must be a positive, finite number of seconds")
         retries = check.get("retries", SMOKE_DEFAULTS["retries"])
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             ck.err(label, "retries", "must be a whole number >= 0")
         backoff = check.get("backoff", SMOKE_DEFAULTS["backoff"])
-        if not _is_number(backoff) or backoff < 0:
-            ck.err(label, "backoff", "must be a number of seconds >= 0")
+        if finite(backoff) is None or backoff < 0:
+            ck.err(label, "backoff", "must be a finite number of seconds >= 0")
         if "verify" in check and not isinstance(check["verify"], (bool, str)):
             ck.err(label, "verify", "must be true/false or a CA bundle path")
         if len(ck.problems) == before:  # a bad check is reported, never built
@@ -870,6 +944,53 @@ def _parse_alarms(ck: _Checker, value: Any, prefix: str) -> AlarmsConfig | None:
         ck.err("alarms", "region", "must be an AWS region name such as 'eu-west-1'")
         region = None
     return AlarmsConfig(names=tuple(names), prefix=alarm_prefix, region=region)
+
+
+def _parse_coverage(ck: _Checker, value: Any, prefix: str) -> CoverageConfig | None:
+    """`[coverage]`: `paths = {"canonical/" = ["alias/", ...]}`, `source-roots = [...]`."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        ck.err(None, f"{prefix}coverage", "must be a table")
+        return None
+    ck.keys(value, COVERAGE_KEYS, "coverage", "")
+    out: dict[str, Any] = {}
+    paths = value.get("paths")
+    if paths is not None:
+        good = isinstance(paths, dict) and all(
+            isinstance(k, str)
+            and isinstance(v, list)
+            and v
+            and all(isinstance(a, str) and a for a in v)
+            for k, v in paths.items()
+        )
+        if not good:
+            ck.err(
+                "coverage",
+                "paths",
+                "must map a project folder to a list of the prefixes reports use for it",
+                None,
+                'e.g. paths = { "web/" = ["/build/web/"] }',
+            )
+        else:
+            out["paths"] = {k: tuple(v) for k, v in paths.items()}
+    roots = value.get("source-roots")
+    if roots is not None:
+        if (
+            not isinstance(roots, list)
+            or not roots
+            or not all(isinstance(r, str) and r for r in roots)
+        ):
+            ck.err(
+                "coverage",
+                "source-roots",
+                "must be a non-empty list of folders",
+                None,
+                'e.g. source-roots = ["services/api/src/main/java"]',
+            )
+        else:
+            out["source_roots"] = tuple(roots)
+    return CoverageConfig(**out)
 
 
 # -- messages ----------------------------------------------------------------

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..evaluate import verdict_of
+from ..integrity import IntegrityError, verified_verdict
 from ..model import ExitCode, Outcome, Verdict
 from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
 from .artifacts import (
@@ -641,8 +641,9 @@ class JobRunner:
                 f"output ends:\n{run.output_tail[-OUTPUT_QUOTED:]}",
             )
         try:
+            # Recomputed from its rules: the tests can rewrite their verdict file (SPEC §13).
             verdict = verified_verdict(json.loads(raw))
-        except VerdictRefused as exc:
+        except IntegrityError as exc:
             raise JobFailure(
                 FailureType.JOB_FAILED, f"the gate run's verdict file: {exc}"
             ) from None
@@ -684,34 +685,6 @@ class JobRunner:
                 exc.failure_type, f"{verdict.headline()}\nbut the output artifact: {exc.message}"
             ) from None
         return request
-
-
-class VerdictRefused(ValueError):
-    """A verdict file whose verdict does not follow from its rules (one line)."""
-
-
-def verified_verdict(data: Any) -> Verdict:
-    """The verdict in ``data`` if its ``verdict`` is what its rules make it (SPEC §13).
-
-    The tests run in the child and can rewrite its verdict file: a ``"pass"``
-    beside a failing rule, or with no rules, is refused (VerdictRefused), never
-    published. The same check as ``releasegate publish`` — to be replaced by the
-    core's ``pytest_releasegate.integrity.verified_verdict`` once it is merged.
-    """
-    verdict = Verdict.from_json(data)
-    if not verdict.rules:
-        raise VerdictRefused(
-            f"its verdict is {verdict.verdict.value!r} but it has no rules: "
-            "a verdict without rules is never published"
-        )
-    recomputed = verdict_of(verdict.rules)
-    if recomputed is not verdict.verdict:
-        raise VerdictRefused(
-            f"its verdict {verdict.verdict.value!r} disagrees with its rules, which make it "
-            f"{recomputed.value!r}: the file was edited by the tests or damaged; "
-            "nothing is published"
-        )
-    return verdict
 
 
 def job_fields(job: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,16 +27,19 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import fnmatch
 import glob
 import math
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 from xml.parsers import expat
 
 from .. import hookimpl
+from ..bounds import MAX_NAME, clip_id
 from ..model import TestRecord
 from ..options import DEFAULT_JUNIT_NAME, parse_input_spec
 
@@ -162,6 +165,7 @@ def _parse(
     inf = _INF
     unseen = _UNSEEN
     setdefault_record = records.setdefault
+    max_name = MAX_NAME
 
     def refuse(message: str) -> NoReturn:
         refused.append(message)
@@ -255,12 +259,17 @@ def _parse(
         else:
             outcome = "passed"
         classname = attrs.get("classname")
+        name = attrs["name"]
+        if len(name) > max_name:  # a 100 MB name is kept as 1,024 characters
+            name = clip_id(name)
         if classname:
+            if len(classname) > max_name:
+                classname = clip_id(classname)
             classname = intern(classname, classname)
-            nodeid = f"{classname}::{attrs['name']}"
+            nodeid = f"{classname}::{name}"
         else:
             classname = None
-            nodeid = attrs["name"]
+            nodeid = name
         time = attrs.get("time")
         try:
             duration = float(time) if time else 0.0
@@ -269,6 +278,8 @@ def _parse(
         if not 0.0 <= duration < inf:
             duration = 0.0
         file = attrs.get("file") or suite_file
+        if file is not None and len(file) > max_name:
+            file = clip_id(file)
         path = path_of(file, unseen)
         record = new_record(
             nodeid,
@@ -290,6 +301,7 @@ def _parse(
 
     chunk: bytes = head
     final = False
+    run = 0  # bytes fed since the last chunk that held a `<`
     try:
         while True:
             if decode is not None:
@@ -300,6 +312,18 @@ def _parse(
                 break
             chunk = stream.read(chunk_size)
             final = not chunk
+            if final:
+                continue
+            if b"<" in chunk:
+                run = 0
+            else:
+                # No `<`: the chunk continues one token (a start tag with a
+                # huge attribute) or a run of text. Expat 2.5 rescans an
+                # unfinished token from its start on every call, so a 100 MB
+                # attribute fed 64 KiB at a time costs minutes; blocks that
+                # double (up to 32 MiB) keep it linear.
+                chunk, final = _grow(chunk, stream, chunk_size, min(run, _MAX_RUN))
+                run += len(chunk)
     except _Refused:
         raise JUnitError(refused[-1]) from None
     except UnicodeDecodeError as exc:
@@ -323,6 +347,24 @@ def _parse(
             f"not well-formed XML: {reason} at line {exc.lineno}, column {exc.offset}"
         ) from None
     return records
+
+
+_MAX_RUN = 32 * 1024 * 1024
+
+
+def _grow(chunk: bytes, stream: BinaryIO, chunk_size: int, target: int) -> tuple[bytes, bool]:
+    """``chunk`` and what follows, up to ``target`` bytes or a ``<``; and whether at the end."""
+    parts = [chunk]
+    size = len(chunk)
+    while size < target:
+        more = stream.read(chunk_size)
+        if not more:
+            return b"".join(parts), True
+        parts.append(more)
+        size += len(more)
+        if b"<" in more:
+            break
+    return b"".join(parts), False
 
 
 _UNSEEN: Any = object()
@@ -438,13 +480,98 @@ def count_outcomes(records: Iterable[TestRecord]) -> dict[str, int]:
 
 
 def expand_glob(rootdir: str | os.PathLike[str], pattern: str) -> list[Path]:
-    """Files matching ``pattern`` (relative to ``rootdir``; ``**`` recursive), sorted."""
-    root = Path(rootdir)
-    full = pattern if os.path.isabs(pattern) else os.path.join(glob.escape(str(root)), pattern)
-    return sorted(
-        {Path(p) for p in glob.iglob(full, recursive=True) if os.path.isfile(p)},
-        key=lambda p: p.as_posix(),
-    )
+    """Regular files matching ``pattern`` (relative to ``rootdir``; ``**`` recursive), sorted.
+
+    Matches as :func:`glob.glob` with ``recursive=True`` does (wildcards skip
+    hidden names unless the pattern part starts with ``.``), but symlinks can
+    never make it loop: each real directory is listed once, each is entered
+    at most once per part of the pattern, and each real file is returned once
+    (under the first name sorted order gives it). Directories that cannot be
+    read are skipped; FIFOs, sockets and devices are never returned.
+    """
+    return [path for _, path in _glob_files(rootdir, pattern)]
+
+
+_Identity = tuple[int, int]
+
+
+def _glob_files(rootdir: str | os.PathLike[str], pattern: str) -> list[tuple[_Identity, Path]]:
+    parts = Path(pattern).parts
+    fixed = 0
+    while fixed < len(parts) and not glob.has_magic(parts[fixed]):
+        fixed += 1
+    # The root directory is literal even when its name holds `*` or `[`.
+    base = os.path.join(os.fspath(rootdir), *parts[:fixed])
+    rest = parts[fixed:]
+    found: dict[_Identity, str] = {}
+
+    def add_file(path: str) -> None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        if stat.S_ISREG(st.st_mode):
+            key = (st.st_dev, st.st_ino)
+            if key not in found or path < found[key]:
+                found[key] = path
+
+    if not rest:
+        add_file(base)
+    listings: dict[_Identity, list[tuple[str, bool]]] = {}
+    entered: set[tuple[int, int, int]] = set()
+    stack = [(base, 0)]
+    while stack:
+        directory, k = stack.pop()
+        try:
+            st = os.stat(directory)
+        except OSError:
+            continue
+        identity = (st.st_dev, st.st_ino)
+        if (*identity, k) in entered or not stat.S_ISDIR(st.st_mode):
+            continue
+        entered.add((*identity, k))
+        entries = listings.get(identity)
+        if entries is None:
+            entries = listings[identity] = _listing(directory)
+        part, last = rest[k], k == len(rest) - 1
+        if part == "**":
+            if not last:
+                stack.append((directory, k + 1))
+            for name, is_dir in entries:
+                if name.startswith("."):
+                    continue
+                child = os.path.join(directory, name)
+                if is_dir:
+                    stack.append((child, k))
+                elif last:
+                    add_file(child)
+            continue
+        hidden_ok = part.startswith(".")
+        for name, is_dir in entries:
+            if (name.startswith(".") and not hidden_ok) or not fnmatch.fnmatchcase(name, part):
+                continue
+            child = os.path.join(directory, name)
+            if last:
+                add_file(child)
+            elif is_dir:
+                stack.append((child, k + 1))
+    return sorted(((key, Path(p)) for key, p in found.items()), key=lambda item: item[1].as_posix())
+
+
+def _listing(directory: str) -> list[tuple[str, bool]]:
+    """(name, is a directory after following links) of each entry; [] when unreadable."""
+    out = []
+    try:
+        with os.scandir(directory) as it:
+            for entry in it:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                out.append((entry.name, is_dir))
+    except OSError:
+        return []
+    return out
 
 
 def _display(path: Path, root: Path) -> str:
@@ -484,15 +611,15 @@ def releasegate_collect(gate: Gate) -> None:
     results = gate.results
     for source, globs in patterns.items():
         results.bucket(source)
-        seen: set[Path] = set()
+        seen: set[_Identity] = set()
         for pattern in globs:
-            files = expand_glob(root, pattern)
+            files = _glob_files(root, pattern)
             if not files:
                 problems.setdefault(source, []).append(f"no files match {pattern!r}")
-            for path in files:
-                if path in seen:
+            for identity, path in files:
+                if identity in seen:  # each real file is read once per source
                     continue
-                seen.add(path)
+                seen.add(identity)
                 try:
                     records = read_junit(
                         path, source=source, display=_display(path, root), rootdir=root

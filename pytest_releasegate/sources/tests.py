@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .. import catalogue, hookimpl
+from ..bounds import clip_name
 from ..model import Measurement, MetricInfo, Rule, Selection, TestRecord
 from ..select import record_matches
 
@@ -43,11 +45,14 @@ def _is_quarantined(gate: Gate, record: TestRecord) -> bool:
 class Summary:
     """All tests.* values of one selection, plus the first failing test ids for messages."""
 
-    __slots__ = ("examples", "values")
+    __slots__ = ("examples", "matched", "values")
 
-    def __init__(self, values: dict[str, float], examples: dict[str, list[str]]) -> None:
+    def __init__(
+        self, values: dict[str, float], examples: dict[str, list[str]], matched: int = 0
+    ) -> None:
         self.values = values
         self.examples = examples  # "failed"/"error" -> the first 3 node ids
+        self.matched = matched  # records in the selection, quarantined ones included
 
 
 def summarize(gate: Gate, sel: Selection) -> Summary:
@@ -63,9 +68,17 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
     select = None if sel.is_empty else sel
     quarantined = _is_quarantined if gate.policy.quarantine else None
     outcome_key = _OUTCOME_KEY
-    for record in gate.results:
+    matched = 0
+    records: Iterable[TestRecord] = gate.results
+    if select is not None and select.nodeid is not None and not _has_magic(select.nodeid):
+        # A literal node id is a dict lookup per source, not a scan of every
+        # test: 10k such rules over 10k tests stay linear.
+        nodeid = select.nodeid
+        records = [b[nodeid] for b in gate.results.by_source.values() if nodeid in b]
+    for record in records:
         if select is not None and not record_matches(record, select):
             continue
+        matched += 1
         outcome = record.outcome
         if quarantined is not None and quarantined(gate, record):
             if outcome in ("failed", "error"):
@@ -73,7 +86,7 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
             continue
         counts[outcome_key.get(outcome, "errors")] += 1
         if outcome in examples and len(examples[outcome]) < 3:
-            examples[outcome].append(record.nodeid)
+            examples[outcome].append(clip_name(record.nodeid))
         if record.flaky:
             flaky += 1
         duration = record.duration
@@ -89,9 +102,13 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
     ran = counts["passed"] + counts["failed"] + counts["errors"]
     if ran:
         values["tests.pass_rate"] = 100.0 * counts["passed"] / ran
-    summary = Summary(values, examples)
+    summary = Summary(values, examples, matched)
     cache[sel] = summary
     return summary
+
+
+def _has_magic(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
 
 
 def missing_reason(gate: Gate, sel: Selection) -> str | None:
@@ -115,6 +132,21 @@ def missing_reason(gate: Gate, sel: Selection) -> str | None:
     return None
 
 
+def empty_selection(gate: Gate, sel: Selection) -> str:
+    """Why a selection that matches no test is not a pass: it names the selection."""
+    total = len(gate.results)
+    shown = ", ".join(f"{k}={clip_name(v)!r}" for k, v in sel.to_json().items())
+    text = f"select {shown} matches none of the {total} tests"
+    if sel.marker is not None:
+        if not gate.pytest_run:
+            text += " (JUnit inputs carry no markers: select those tests by nodeid or path)"
+        else:
+            text += f" (is any test marked @pytest.mark.{sel.marker}? check the spelling)"
+    elif sel.path is not None:
+        text += " (paths are relative to the project root)"
+    return text
+
+
 @hookimpl
 def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     if not rule.metric.startswith("tests."):
@@ -123,6 +155,8 @@ def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     if reason is not None:
         return Measurement.absent(reason)
     summary = summarize(gate, rule.select)
+    if not summary.matched and not rule.select.is_empty:
+        return Measurement.absent(empty_selection(gate, rule.select))
     values = summary.values
     if rule.metric not in values:
         if rule.metric == "tests.pass_rate":

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_cli
+
 POLICY = """
 [tool.releasegate]
 default-profile = "ci"
@@ -35,15 +37,7 @@ rules = ["no failures"]
 def releasegate(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_releasegate", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        check=False,
-        timeout=120,
-    )
+    return run_cli(cwd, *args, env=env)
 
 
 def test_check_policy_prints_rules_per_profile(tmp_path: Path) -> None:
@@ -185,4 +179,4 @@ def test_pytest_flags_and_evaluate_options_are_the_same_set() -> None:
     gate_flags = {w.split("=")[0] for w in proc.stdout.split() if w.startswith("--gate-")}
     assert {f.replace("--gate-", "--") for f in gate_flags} <= evaluate
     assert {"--policy", "--input-junit", "--codepipeline-job-id", "--dry-run"} <= evaluate
-    assert len(gate_flags) == 12  # every option but --rootdir and -q, which pytest has itself
+    assert len(gate_flags) == 13  # every option but --rootdir and -q, which pytest has itself
