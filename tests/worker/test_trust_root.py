@@ -5,14 +5,17 @@ job's directory, no process that outlives the job, no way to stop the worker."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
 from .conftest import WorldPython
 from .probe import ReportServer, probe_files
-from .support import SERVE, Artifacts, enqueue
+from .support import SERVE, Artifacts, enqueue, worker_command
 
 WORKER_KEY_ID = "AKIAWORKERPROBE00042"
 WORKER_SECRET = "WorkerProbeSecret/Key+0000000000000000042"
@@ -143,3 +146,43 @@ def _runs_as(pid: int, uids: range) -> bool:
         return False
     line = next(x for x in status.splitlines() if x.startswith("Uid:"))
     return int(line.split()[1]) in uids and not _gone(pid)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--child-uids", "{uids}", "--concurrency", "20"], "fewer than --concurrency 20"),
+        (["--child-uids", "12-40"], "system uids are refused"),
+        (
+            ["--child-uids", "{uids}", "--python", "/nonexistent/python", "--work-dir", "{world}"],
+            "cannot run as uid",
+        ),
+        (["--child-uids", "{uids}", "--work-dir", "{private}/work"], "not traversable"),
+    ],
+)
+def test_a_root_worker_that_cannot_keep_jobs_apart_refuses_to_start(
+    emulator: CodePipelineEmulator,
+    env: dict[str, str],
+    child_uids: range,
+    world_work_dir: Path,
+    tmp_path: Path,
+    extra: list[str],
+    message: str,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a root worker's start-up checks")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    uids = f"{child_uids.start}-{child_uids.stop - 1}"
+    args = [a.format(uids=uids, private=private, world=world_work_dir) for a in extra]
+    proc = subprocess.run(
+        worker_command(*SERVE, "--once", *args),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 4, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("releasegate: ") and message in line
+    assert emulator.calls("PollForJobs") == []
