@@ -38,6 +38,8 @@ class GateOptions:
     codepipeline_job_id: str | None = None
     dry_run: bool = False
     quiet: bool = False
+    history: str | None = None
+    html: str | None = None
 
     def problems(self, prefix: str = "--gate-") -> list[str]:
         """Mistakes in the options themselves, one line each (`prefix` names the flags)."""
@@ -124,6 +126,15 @@ SPECS = (
         env="RELEASEGATE_CODEPIPELINE_JOB_ID",
     ),
     OptionSpec("dry_run", "evaluate and print; publish nothing remote", kind="flag"),
+    OptionSpec(
+        "history",
+        "append this run to a history (JSON lines; path or s3://bucket/key)",
+        "PATH",
+        path=True,
+    ),
+    OptionSpec(
+        "html", "write a self-contained HTML report (trends with a history)", "PATH", path=True
+    ),
 )
 
 
@@ -174,7 +185,7 @@ def gate_options(
             value = bool(value)
         else:
             value = value or (env.get(spec.env) if spec.env else None) or None
-            if spec.path:
+            if spec.path and not (spec.name == "baseline" and value == "history"):
                 value = absolute(value)
         values[spec.name] = value
     return GateOptions(**values, quiet=quiet)

@@ -42,6 +42,8 @@ TOP_KEYS = (
     "smoke",
     "bake",
     "alarms",
+    "history",
+    "history-keep",
     "coverage",
 )
 RULE_KEYS = (
@@ -121,6 +123,8 @@ class Policy:
     smoke: tuple[SmokeCheck, ...] = ()
     bake: BakeConfig | None = None
     alarms: AlarmsConfig | None = None
+    history: str | None = None  # a path (relative to the project root) or s3://bucket/key
+    history_keep: int = 500  # runs kept in the history
     #: `[coverage]`: `paths` remaps and `source-roots` for other tools' reports (SPEC §9).
     coverage: CoverageConfig | None = None
 
@@ -406,6 +410,8 @@ def parse_policy(
         ck.err(None, f"{prefix}baseline", "must be a path or s3://bucket/key string")
         baseline = None
 
+    history, history_keep = _parse_history(ck, table, prefix)
+
     warn_as = table.get("warn-as", "success")
     if warn_as not in ("success", "failure"):
         ck.err(None, f"{prefix}warn-as", f"must be 'success' or 'failure', not {warn_as!r}")
@@ -429,8 +435,33 @@ def parse_policy(
         smoke=smoke,
         bake=bake,
         alarms=alarms,
+        history=history,
+        history_keep=history_keep,
         coverage=coverage,
     )
+
+
+def _parse_history(ck: _Checker, table: Mapping[str, Any], prefix: str) -> tuple[str | None, int]:
+    """`history` (a path or s3://bucket/key) and `history-keep` (runs kept, default 500)."""
+    history = table.get("history")
+    valid = isinstance(history, str) and bool(history.strip())
+    if isinstance(history, str) and history.startswith("s3://"):
+        bucket, _, key = history[len("s3://") :].partition("/")
+        valid = bool(bucket and key)
+    if history is not None and not valid:
+        ck.err(
+            None,
+            f"{prefix}history",
+            f"must be a path or s3://bucket/key, not {history!r}",
+            None,
+            'e.g. history = ".releasegate/history.jsonl"',
+        )
+        history = None
+    keep = table.get("history-keep", 500)
+    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+        ck.err(None, f"{prefix}history-keep", f"must be a whole number >= 1, not {keep!r}")
+        keep = 500
+    return history, keep
 
 
 _CONTROL_PROBLEM = (

@@ -18,8 +18,8 @@ they differ only in how they configure it (:class:`JobSettings`):
 For each job the runner fetches and safely unpacks the first input artifact,
 runs pytest with the gate in a child process (no AWS credential in its
 environment), and puts exactly one result (:class:`OneResult`): the verdict,
-with ``verdict.json`` and ``releasegate-junit.xml`` stored as the output
-artifact when the action declares one; or, while a bake has rounds left, a
+with ``verdict.json``, ``releasegate-junit.xml`` and ``report.html`` stored as
+the output artifact when the action declares one; or, while a bake has rounds left, a
 success with a continuation token (:mod:`.handoff`) — unless a rule outside
 the bake already blocks the release, which ends the bake at once. Whatever
 goes wrong on the way becomes a failure result; an unreadable bake state too.
@@ -42,6 +42,7 @@ from ..integrity import IntegrityError, verified_verdict
 from ..model import ExitCode, Outcome, Verdict
 from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
 from .artifacts import (
+    VERDICT_HTML,
     VERDICT_JSON,
     VERDICT_JUNIT,
     ArtifactCredentials,
@@ -669,7 +670,14 @@ class JobRunner:
                 raise JobFailure(
                     FailureType.SYSTEM_UNAVAILABLE, "the gate run wrote no JUnit verdict"
                 )
-            body = output_zip({VERDICT_JSON: verdict_bytes, VERDICT_JUNIT: junit})
+            files = {VERDICT_JSON: verdict_bytes, VERDICT_JUNIT: junit}
+            try:
+                html = read_inside(jobdir, f"out/{VERDICT_HTML}")
+            except UnsafeFile as exc:
+                raise JobFailure(FailureType.JOB_FAILED, f"the HTML report: {exc}") from None
+            if html is not None:  # the report is optional
+                files[VERDICT_HTML] = html
+            body = output_zip(files)
             upload_outputs(access.client(), data, body)
         except JobFailure as exc:
             self.log.error("job.output_failed", **fields, reason=exc.message)

@@ -160,6 +160,7 @@ def _parse(
     bad = 0  # <failure>/<error> elements (and stand-ins for missing ones) so far
     case: dict[str, str] = {}
     flags = 0
+    message: str | None = None  # the testcase's first <failure>/<error> message
     new_record = TestRecord
     not_run = _NOT_RUN
     inf = _INF
@@ -221,7 +222,7 @@ def _parse(
         depth -= 1
 
     def case_start(tag: str, attrs: dict[str, str]) -> None:
-        nonlocal flags, inner, bad
+        nonlocal flags, inner, bad, message
         if not inner:
             flag = _CHILD_FLAGS.get(tag)
             if flag:
@@ -229,6 +230,8 @@ def _parse(
                     flag = _XFAIL
                 elif flag <= _ERROR:
                     bad += 1
+                    if message is None:
+                        message = attrs.get("message") or attrs.get("type")
                 flags |= flag
             elif tag == "testcase":
                 refuse(f"<testcase> inside <testcase> at line {parser.CurrentLineNumber}")
@@ -237,7 +240,7 @@ def _parse(
         inner += 1
 
     def case_end(tag: str) -> None:
-        nonlocal inner
+        nonlocal inner, message
         if inner:
             inner -= 1
             return
@@ -291,6 +294,10 @@ def _parse(
             paths(file) if path is unseen else path,
             classname,
         )
+        if message is not None:
+            if outcome == "failed" or outcome == "error":
+                record.message = message
+            message = None
         previous = setdefault_record(nodeid, record)
         if previous is not record:
             records[nodeid] = merge_attempts(previous, record)
