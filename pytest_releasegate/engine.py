@@ -161,6 +161,9 @@ class Gate:
             "junit": bool(self.options.input_junit),
             "smoke": "smoke" in metrics,
             "alarms": "alarms" in metrics,
+            "runtime": bool(
+                {r.metric for r in self.rules} & {m.name for m in self.policy.runtime_metrics}
+            ),
         }
         for name, needed in wanted.items():
             if needed or name in self.wanted_sources:
@@ -246,6 +249,7 @@ class Gate:
             tool_version=__version__,
             warnings=(*self.policy.warnings_for(self.profile), *self.warnings),
             warn_as=self.policy.warn_as,
+            runtime=self.data.get("runtime:evidence"),
             failures=listed.failures,
             failures_omitted=listed.failures_omitted,
             flaky=listed.flaky,

@@ -10,8 +10,6 @@ credential, no other job's files and no process that outlives its job:
 * :func:`become_subreaper` — ``prctl(PR_SET_CHILD_SUBREAPER, 1)``: a daemon
   that double-forks out of its job is re-parented to the worker, not to init,
   so it stays findable (:func:`descendants`) and is reaped (:func:`reap_orphans`);
-* :func:`scrub_credentials` — the worker's own credential variables out of
-  ``os.environ`` once its session holds them;
 * :func:`can_switch_users` and :class:`UidSlots` — one unprivileged uid per
   concurrency slot (``--child-uids``), when the worker may switch users;
 * :func:`kill_uid` / :func:`kill_leftovers` — every process of a slot's uid
@@ -34,7 +32,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,23 +47,6 @@ DEFAULT_CHILD_UIDS = "61000-61063"
 #: The environment variable that tags a shared-uid job's processes (not a secret:
 #: it only tells the worker which leftovers to kill).
 JOB_TAG_ENV = "RELEASEGATE_JOB_TAG"
-
-#: Variables that carry or locate the worker's own AWS credentials.
-CREDENTIAL_VARIABLES = frozenset(
-    {
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-        "AWS_ROLE_SESSION_NAME",
-    }
-)
 
 
 def _prctl(option: int, arg: int) -> int | None:
@@ -96,21 +77,6 @@ def make_non_dumpable() -> bool:
 def become_subreaper() -> bool:
     """Adopt orphaned descendants (they stay in this process's tree); True when done."""
     return _prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
-
-
-def scrub_credentials(environ: MutableMapping[str, str] | None = None) -> list[str]:
-    """Remove the credential variables from ``environ`` (default: ``os.environ``).
-
-    Call it once the AWS session holds the credentials: children started
-    afterwards cannot inherit them even by mistake. (The kernel's copy of the
-    initial environment, ``/proc/<pid>/environ``, keeps them: that is what
-    :func:`make_non_dumpable` closes.) Returns the names removed.
-    """
-    env = os.environ if environ is None else environ
-    removed = [k for k in list(env) if k in CREDENTIAL_VARIABLES]
-    for key in removed:
-        env.pop(key, None)
-    return removed
 
 
 # -- users -------------------------------------------------------------------------
@@ -499,27 +465,3 @@ class Sandbox:
                 self._active -= 1
             if slot.uid is not None and self.uids is not None:
                 self.uids.release(slot.uid)
-
-
-def keep_credentials_private(session: object) -> list[str]:
-    """Resolve ``session``'s credentials now, then take the credential variables out of
-    ``os.environ``; the SDK's providers keep a private copy, so refreshing container or
-    environment credentials still works. Returns the names removed.
-
-    botocore's providers hold the environment in an attribute (``environ`` /
-    ``_environ``, botocore 1.31-1.44); when that changes they keep ``os.environ``
-    and a refresh may find nothing — the worker then fails its polls loudly.
-    """
-    private = dict(os.environ)
-    inner = getattr(session, "_session", session)
-    try:
-        resolver = inner.get_component("credential_provider")  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - not a botocore session: nothing to detach
-        resolver = None
-    for provider in getattr(resolver, "providers", ()) or ():
-        for attr in ("environ", "_environ"):
-            if getattr(provider, attr, None) is os.environ:
-                setattr(provider, attr, private)
-    with contextlib.suppress(Exception):
-        session.get_credentials()  # type: ignore[attr-defined]
-    return scrub_credentials()

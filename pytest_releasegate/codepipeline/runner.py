@@ -69,6 +69,7 @@ from .results import (
     success_request,
     verdict_request,
 )
+from .sampling import runtime_sampler
 from .worker_options import DEFAULTS
 
 OUTPUT_LOG = "pytest-output.txt"
@@ -541,19 +542,26 @@ class JobRunner:
             state_in = jobdir / "bake-in.json"
             state_in.write_text(json.dumps(carried["bake"]), encoding="utf-8")
             extra[STATE_IN_ENV] = str(state_in)
-        env = child_environ(self.environ, secrets=self.log.redactor.secrets(), extra=extra)
-        self.settings.sandbox.prepare(slot, jobdir)
         output = workdir / OUTPUT_LOG
+        # Runtime metrics: the child has no credential, so this process samples for it.
+        policy = command[command.index("--gate-policy") + 1] if "--gate-policy" in command else None
+        # `${VAR}` in the tenant's metric definitions expands from what the child itself
+        # gets (no credential), never from this process's environment.
+        tenant_env = child_environ(self.environ, secrets=self.log.redactor.secrets())
+        self.settings.sandbox.prepare(slot, jobdir)
         try:
-            run = run_child(
-                command,
-                cwd=src,
-                env=env,
-                output=output,
-                timeout=timeout,
-                children=self.children,
-                user=slot.popen_user(),
-            )
+            with runtime_sampler(src, policy, tenant_env) as sampler_env:
+                extra.update(sampler_env)
+                env = {**tenant_env, **extra}
+                run = run_child(
+                    command,
+                    cwd=src,
+                    env=env,
+                    output=output,
+                    timeout=timeout,
+                    children=self.children,
+                    user=slot.popen_user(),
+                )
         finally:
             # Nothing of the job runs on while its files are read: daemons included.
             swept = self.settings.sandbox.sweep(slot, self.children.pids)
@@ -716,11 +724,14 @@ def _read_verdict(jobdir: Path) -> Verdict | None:
 
 def _blocked_outside_bake(verdict: Verdict) -> bool:
     """Whether a rule that does not wait for the bake already blocks the release
-    (then baking on is pointless: the verdict is final)."""
+    (then baking on is pointless: the verdict is final). Smoke and runtime-metric
+    rules are judged when the bake ends."""
+    runtime = verdict.runtime or {}
     return any(
         r.outcome in (Outcome.FAIL, Outcome.ERROR)
         and r.level.value == "fail"
         and not r.metric.startswith("smoke.")
+        and r.metric not in runtime
         for r in verdict.rules
     )
 

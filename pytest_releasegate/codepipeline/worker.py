@@ -448,8 +448,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(config: WorkerConfig, log: EventLog, work_root: Path, hardened: dict[str, bool]) -> int:
-    from .isolation import keep_credentials_private
-
     redactor = log.redactor
     try:
         work_root.mkdir(parents=True, exist_ok=True)
@@ -468,9 +466,6 @@ def _serve(config: WorkerConfig, log: EventLog, work_root: Path, hardened: dict[
         session = boto3.session.Session()
         redactor.add(*_worker_secrets(session))
         client = make_client(session=session)
-        # The worker's own credentials live in its session from here on, not in its
-        # environment: nothing started later can inherit them, even by mistake.
-        keep_credentials_private(session)
         # Bounded by time, not attempts: a lost acknowledgement or a throttled result is
         # retried until the service answers for good, for up to --max-retry-time.
         backoff = Backoff(base=0.2, cap=5.0, max_time=config.max_retry_time)

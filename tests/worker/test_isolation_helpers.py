@@ -10,13 +10,10 @@ from pathlib import Path
 import pytest
 
 from pytest_releasegate.codepipeline.isolation import (
-    CREDENTIAL_VARIABLES,
     UidRangeError,
     UnsafeFile,
-    keep_credentials_private,
     parse_uid_range,
     read_inside,
-    scrub_credentials,
 )
 
 
@@ -73,29 +70,6 @@ def test_uid_ranges(text: str, expected: range) -> None:
 def test_bad_uid_ranges_name_the_option(text: str) -> None:
     with pytest.raises(UidRangeError, match="--child-uids"):
         parse_uid_range(text)
-
-
-def test_scrubbing_removes_credentials_and_keeps_the_rest() -> None:
-    env = {k: "x" for k in CREDENTIAL_VARIABLES} | {"AWS_REGION": "eu-west-1", "PATH": "/bin"}
-    removed = scrub_credentials(env)
-    assert set(removed) == CREDENTIAL_VARIABLES
-    assert env == {"AWS_REGION": "eu-west-1", "PATH": "/bin"}
-
-
-def test_a_session_keeps_its_credentials_after_the_environment_is_scrubbed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import boto3
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAKEEPPRIVATE00001")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "keep/private/secret")
-    session = boto3.session.Session()
-    removed = keep_credentials_private(session)
-    assert "AWS_ACCESS_KEY_ID" in removed and "AWS_ACCESS_KEY_ID" not in os.environ
-    frozen = session.get_credentials().get_frozen_credentials()
-    assert frozen.access_key == "AKIAKEEPPRIVATE00001"
-    # A new session (what a child or a careless later call would make) finds nothing.
-    assert boto3.session.Session().get_credentials() is None
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
