@@ -161,6 +161,11 @@ class JobSettings:
     s3: Callable[[ArtifactCredentials], Any] = s3_client
     #: How gate children are kept apart: a uid per job, or the runner's own (SPEC §13).
     sandbox: Sandbox = field(default_factory=Sandbox)
+    #: Starts the gate child and waits for it (:func:`.child.run_child`'s signature:
+    #: command, cwd, env, output, timeout, children, and ``user`` — the Popen keywords
+    #: of the sandbox's uid — when the sandbox switches users); the place for a
+    #: launcher that isolates the child further.
+    launch: Callable[..., ChildRun] = run_child
 
 
 class SharedS3:
@@ -549,18 +554,19 @@ class JobRunner:
         # gets (no credential), never from this process's environment.
         tenant_env = child_environ(self.environ, secrets=self.log.redactor.secrets())
         self.settings.sandbox.prepare(slot, jobdir)
+        user = slot.popen_user()
         try:
             with runtime_sampler(src, policy, tenant_env) as sampler_env:
                 extra.update(sampler_env)
                 env = {**tenant_env, **extra}
-                run = run_child(
+                run = self.settings.launch(
                     command,
                     cwd=src,
                     env=env,
                     output=output,
                     timeout=timeout,
                     children=self.children,
-                    user=slot.popen_user(),
+                    **({"user": user} if user else {}),
                 )
         finally:
             # Nothing of the job runs on while its files are read: daemons included.
@@ -575,6 +581,7 @@ class JobRunner:
             timed_out=run.timed_out or None,
             aborted=run.aborted or None,
             duration_ms=round(run.seconds * 1000, 1),
+            output_tail=run.output_tail[-OUTPUT_QUOTED:] or None,  # redacted like every field
         )
         if run.timed_out:
             raise JobFailure(
