@@ -26,6 +26,9 @@ from typing import Any
 from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
 from .results import FailureType, JobFailure
 
+#: pytest.ExitCode.INTERRUPTED (not imported: the worker does not load pytest).
+_PYTEST_INTERRUPTED = 2
+
 #: Variables a child never inherits: the job id (the parent publishes, the child
 #: must not), the parent's gate parameters (the job's own decide) and the
 #: bake hand-over (the runner sets it per job).
@@ -226,7 +229,13 @@ def run_child(
         children.discard(proc)
     # Whatever the leader left running in its group goes with it.
     _signal_group(proc, signal.SIGKILL)
-    aborted = not timed_out and children.aborting.is_set() and proc.returncode < 0
+    # Stopped by the shutdown: killed by the signal, or (pytest --gate turns SIGTERM into
+    # an interrupt and writes an `error` verdict) exited with pytest's "interrupted" status.
+    aborted = (
+        not timed_out
+        and children.aborting.is_set()
+        and (proc.returncode < 0 or proc.returncode == _PYTEST_INTERRUPTED)
+    )
     return ChildRun(
         returncode=None if (timed_out or aborted) else proc.returncode,
         seconds=time.monotonic() - started,

@@ -72,7 +72,7 @@ def test_a_job_that_outlasts_the_grace_period_is_stopped_and_failed(
 
     (result,) = emulator.results(job_id)
     assert result.kind == "failure"
-    assert result.params["failureDetails"]["type"] == "SystemUnavailable"
+    assert result.params["failureDetails"]["type"] == "SystemUnavailable", result.params
     assert "shut down" in result.params["failureDetails"]["message"]
     assert emulator.job(job_id).status == "Failed"
     assert not _alive(int(flag.read_text()))  # the gate run's process was killed
