@@ -67,7 +67,10 @@ _SUITE_ERROR = "[suite error]"
 
 # Children of <testcase> that decide its outcome, and the rerun attempts
 # Surefire and others record inside a single testcase.
-_FAILURE, _ERROR, _SKIPPED, _XFAIL, _FLAKY = 1, 2, 4, 8, 16
+_FAILURE, _ERROR, _SKIPPED, _XFAIL, _FLAKY, _EXPECTED = 1, 2, 4, 8, 16, 32
+# Catch2 (v2.13.9+ and v3) marks a [!mayfail]/[!shouldfail] test that failed
+# as expected with this <skipped> beside its <failure>/<error>.
+_CATCH2_EXPECTED = "TEST_CASE tagged with !mayfail"
 _CHILD_FLAGS = {
     "failure": _FAILURE,
     "error": _ERROR,
@@ -238,8 +241,11 @@ def _parse(
         if not inner:
             flag = _CHILD_FLAGS.get(tag)
             if flag:
-                if flag == _SKIPPED and attrs.get("type") == "pytest.xfail":
-                    flag = _XFAIL
+                if flag == _SKIPPED:
+                    if attrs.get("type") == "pytest.xfail":
+                        flag = _XFAIL
+                    elif attrs.get("message", "").startswith(_CATCH2_EXPECTED):
+                        flag = _EXPECTED
                 elif flag <= _ERROR:
                     bad += 1
                 flags |= flag
@@ -261,6 +267,8 @@ def _parse(
             # googletest's DISABLED_ tests and ctest's disabled ones say so
             # only in an attribute.
             outcome = "skipped" if attrs.get("status") in not_run else "passed"
+        elif flags & _EXPECTED:
+            outcome = "xfailed"  # failed as the producer expected: its run passes
         elif flags & _FAILURE:
             outcome = "failed"
         elif flags & _ERROR:
