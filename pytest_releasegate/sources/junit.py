@@ -25,19 +25,21 @@ file, and never a traceback.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import glob
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO
 from xml.parsers import expat
 
 from .. import hookimpl
 from ..model import TestRecord
+from ._xml import CHUNK as _CHUNK
+from ._xml import MAX_DEPTH as _MAX_DEPTH
+from ._xml import Refuse, ReportError, parse_xml
 
 if TYPE_CHECKING:
     from ..engine import Gate
@@ -58,8 +60,6 @@ DEFAULT_NAME = "default"
 ERRORS_KEY = "junit_errors"
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
-_CHUNK = 64 * 1024
-_MAX_DEPTH = 256
 _MAX_STANDINS = 1000  # stand-in errors per suite, however large its errors= claim
 _NOT_RUN = frozenset(("notrun", "disabled", "skipped"))
 _ROOTS = ("testsuites", "testsuite")
@@ -80,7 +80,7 @@ _CHILD_FLAGS = {
 }
 
 
-class JUnitError(Exception):
+class JUnitError(ReportError):
     """A file that cannot be read as JUnit XML. ``str()`` is one line naming the file."""
 
 
@@ -104,16 +104,6 @@ def parse_input_spec(spec: str) -> tuple[str, str]:
 # -- parsing ------------------------------------------------------------------
 
 
-class _Refused(Exception):
-    """Raised from inside expat callbacks to stop the parse."""
-
-
-class _UnknownEncoding(Exception):
-    def __init__(self, encoding: str) -> None:
-        super().__init__(encoding)
-        self.encoding = encoding
-
-
 def parse_junit(
     stream: BinaryIO,
     *,
@@ -128,40 +118,29 @@ def parse_junit(
     Raises :class:`JUnitError` (without the file name; :func:`read_junit`
     adds it) when the document is not well-formed JUnit.
     """
-    head = stream.read(chunk_size)
-    if not head:
-        raise JUnitError("empty file")
     paths = _PathNormalizer(rootdir)
+
+    def make(parser: expat.XMLParserType, refuse: Refuse) -> Callable[[], dict[str, TestRecord]]:
+        return _handlers(parser, refuse, source, paths)
+
     try:
-        return _parse(head, stream, chunk_size, None, source, paths)
-    except _UnknownEncoding as exc:
-        # Expat reads UTF-8/16, ISO-8859-1, ASCII and one-byte codecs itself;
-        # anything else (Shift_JIS, GB18030, ...) is decoded here and fed as UTF-8.
-        try:
-            decoder = codecs.getincrementaldecoder(exc.encoding)(errors="strict")
-        except LookupError:
-            raise JUnitError(f"unknown encoding {exc.encoding!r}") from None
-        stream.seek(0)
-        return _parse(stream.read(chunk_size), stream, chunk_size, decoder, source, paths)
+        return parse_xml(stream, make, what="JUnit XML", chunk_size=chunk_size)
+    except ReportError as exc:
+        raise JUnitError(str(exc)) from None
 
 
-_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 _INF = math.inf
 
 
-def _parse(
-    head: bytes,
-    stream: BinaryIO,
-    chunk_size: int,
-    decode: codecs.IncrementalDecoder | None,
+def _handlers(
+    parser: expat.XMLParserType,
+    refuse: Refuse,
     source: str,
     paths: _PathNormalizer,
-) -> dict[str, TestRecord]:
+) -> Callable[[], dict[str, TestRecord]]:
     # Expat calls back twice per element, so the state lives in closure cells
     # (the cheapest lookups there are), no tree is ever built, and inside a
     # <testcase> a second, smaller pair of handlers takes over.
-    parser = expat.ParserCreate("UTF-8" if decode is not None else None)
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     records: dict[str, TestRecord] = {}
     get_record = records.get
     interned: dict[str, str] = {}
@@ -171,7 +150,6 @@ def _parse(
     # elements before it, errors+failures attributes, suite-level errors].
     suites: list[list[Any]] = []
     suite_file: str | None = None  # the innermost suite's file, for testcases without one
-    refused: list[str] = []
     depth = 0  # open elements outside any testcase
     inner = 0  # open elements inside the open testcase
     bad = 0  # <failure>/<error> elements (and stand-ins for missing ones) so far
@@ -182,13 +160,6 @@ def _parse(
     inf = _INF
     unseen = _UNSEEN
     setdefault_record = records.setdefault
-
-    def refuse(message: str) -> NoReturn:
-        refused.append(message)
-        raise _Refused(message)
-
-    def doctype(*_: object) -> None:
-        refuse("a DOCTYPE is not allowed in JUnit XML (no DTD or entity is ever read)")
 
     def add(record: TestRecord) -> None:
         nonlocal bad
@@ -309,49 +280,12 @@ def _parse(
         if previous is not record:
             records[nodeid] = merge_attempts(previous, record)
 
-    parser.StartDoctypeDeclHandler = doctype
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-
-    chunk: bytes = head
-    final = False
-    try:
-        while True:
-            if decode is not None:
-                parser.Parse(decode.decode(chunk, final), final)
-            else:
-                parser.Parse(chunk, final)
-            if final:
-                break
-            chunk = stream.read(chunk_size)
-            final = not chunk
-    except _Refused:
-        raise JUnitError(refused[-1]) from None
-    except UnicodeDecodeError as exc:
-        raise JUnitError(f"cannot decode as {exc.encoding}: {exc.reason}") from None
-    except LookupError:  # pyexpat asked Python for a codec it does not have
-        match = _DECL_ENCODING.match(head)
-        name = match.group(1).decode("ascii") if match else "?"
-        raise JUnitError(f"unknown encoding {name!r}") from None
-    except ValueError:  # pyexpat: "multi-byte encodings are not supported"
-        match = _DECL_ENCODING.match(head)
-        if decode is None and match:
-            raise _UnknownEncoding(match.group(1).decode("ascii")) from None
-        raise JUnitError("unsupported encoding") from None
-    except expat.ExpatError as exc:
-        if exc.code == _UNKNOWN_ENCODING and decode is None:
-            match = _DECL_ENCODING.match(head)
-            if match:
-                raise _UnknownEncoding(match.group(1).decode("ascii")) from None
-        reason = expat.errors.messages[exc.code]
-        raise JUnitError(
-            f"not well-formed XML: {reason} at line {exc.lineno}, column {exc.offset}"
-        ) from None
-    return records
+    return lambda: records
 
 
 _UNSEEN: Any = object()
-_UNKNOWN_ENCODING = expat.errors.codes[expat.errors.XML_ERROR_UNKNOWN_ENCODING]
 
 
 def _count(attrs: dict[str, str]) -> int:
