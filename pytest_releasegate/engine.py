@@ -34,6 +34,7 @@ class GateOptions:
     junit: str | None = None
     markdown: str | None = None
     input_junit: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
+    input_tests: list[str] = field(default_factory=list)  # "[NAME=]GLOB", any report format
     coverage: str | None = None
     base_url: str | None = None
     baseline: str | None = None
@@ -60,6 +61,11 @@ class GateOptions:
                 parse_input_spec(spec)
             except ValueError as exc:
                 out.append(f"bad option {prefix}input-junit {spec!r}: {exc}")
+        for spec in self.input_tests:
+            try:
+                parse_input_spec(spec)
+            except ValueError as exc:
+                out.append(f"bad option {prefix}input-tests {spec!r}: {exc}")
         return out
 
 
@@ -69,7 +75,7 @@ class TestResults:
     __test__ = False
 
     def __init__(self) -> None:
-        #: source (``pytest``, ``junit:NAME``) → nodeid → record.
+        #: source (``pytest``, ``junit:NAME``, ``tests:NAME``) → nodeid → record.
         self.by_source: dict[str, dict[str, TestRecord]] = {}
         #: Sources that were asked for but yielded nothing, with the reason.
         self.missing: dict[str, str] = {}
@@ -160,6 +166,7 @@ class Gate:
             or bool(self.options.coverage)
             or "pytest_cov_plugin" in self.data,
             "junit": bool(self.options.input_junit),
+            "reports": bool(self.options.input_tests),
             "smoke": "smoke" in metrics,
             "alarms": "alarms" in metrics,
         }

@@ -20,6 +20,7 @@ CORE = (
 LAZY = (
     "pytest_releasegate.sources.coverage",
     "pytest_releasegate.sources.junit",
+    "pytest_releasegate.sources.reports",
     "pytest_releasegate.sources.smoke",
     "pytest_releasegate.sources.alarms",
 )

@@ -43,6 +43,13 @@ SPECS = (
         kind="list",
     ),
     OptionSpec(
+        "input_tests",
+        "test reports from other tools, any format CodeBuild reads: JUnit, TestNG, NUnit 2/3,"
+        " TRX, Cucumber JSON (repeatable; source tests:NAME)",
+        "[NAME=]GLOB",
+        kind="list",
+    ),
+    OptionSpec(
         "coverage", "coverage data file (default: pytest-cov's, else .coverage)", "PATH", path=True
     ),
     OptionSpec("base_url", "base URL of smoke checks", "URL", env="RELEASEGATE_BASE_URL"),

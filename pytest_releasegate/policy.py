@@ -454,13 +454,17 @@ def _parse_rule(
                     continue
                 values[key] = value
         src = values.get("source")
-        if src is not None and src != "pytest" and not re.fullmatch(r"junit:[A-Za-z0-9_.\-]+", src):
+        if (
+            src is not None
+            and src != "pytest"
+            and not re.fullmatch(r"(?:junit|tests):[A-Za-z0-9_.\-]+", src)
+        ):
             ck.err(
                 label,
                 "select.source",
                 f"unknown source {src!r}",
                 None,
-                "use 'pytest' or 'junit:NAME'",
+                "use 'pytest', 'junit:NAME' or 'tests:NAME'",
             )
         select = Selection(**values)
         if isinstance(metric, str) and metric.startswith("coverage."):

@@ -423,7 +423,23 @@ def releasegate_collect(gate: Gate) -> None:
     source error out; malformed files are also listed in
     ``gate.data["junit_errors"]`` for diagnostics.
     """
-    specs = list(gate.options.input_junit or ())
+    collect_inputs(gate, gate.options.input_junit, kind="junit", read=read_junit)
+
+
+def collect_inputs(
+    gate: Gate,
+    specs: Iterable[str] | None,
+    *,
+    kind: str,
+    read: Callable[..., dict[str, TestRecord]],
+) -> None:
+    """Read ``[NAME=]GLOB`` specs into ``gate.results`` as sources ``KIND:NAME``.
+
+    ``read(path, source=, display=, rootdir=)`` reads one file and raises a
+    :class:`ReportError` naming it. Shared by ``--input-junit`` and
+    ``--input-tests``.
+    """
+    specs = list(specs or ())
     if not specs:
         return
     errors: list[str] = gate.data.setdefault(ERRORS_KEY, [])
@@ -433,11 +449,11 @@ def releasegate_collect(gate: Gate) -> None:
         try:
             name, pattern = parse_input_spec(spec)
         except ValueError as exc:
-            message = f"--input-junit: {exc}"
+            message = f"--input-{kind}: {exc}"
             errors.append(message)
-            problems.setdefault(f"junit:{DEFAULT_NAME}", []).append(message)
+            problems.setdefault(f"{kind}:{DEFAULT_NAME}", []).append(message)
             continue
-        patterns.setdefault(f"junit:{name}", []).append(pattern)
+        patterns.setdefault(f"{kind}:{name}", []).append(pattern)
 
     root = gate.rootdir
     results = gate.results
@@ -453,10 +469,8 @@ def releasegate_collect(gate: Gate) -> None:
                     continue
                 seen.add(path)
                 try:
-                    records = read_junit(
-                        path, source=source, display=_display(path, root), rootdir=root
-                    )
-                except JUnitError as exc:
+                    records = read(path, source=source, display=_display(path, root), rootdir=root)
+                except ReportError as exc:
                     errors.append(str(exc))
                     problems.setdefault(source, []).append(str(exc))
                     continue

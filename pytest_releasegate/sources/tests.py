@@ -105,7 +105,8 @@ def missing_reason(gate: Gate, sel: Selection) -> str | None:
         if sel.source in results.missing:
             return results.missing[sel.source]
         if sel.source not in results.sources:
-            hint = f"is --gate-input-junit {sel.source[6:]}=GLOB given?"
+            kind, _, name = sel.source.partition(":")
+            hint = f"is --gate-input-{kind} {name}=GLOB given?"
             return f"no results from source {sel.source!r} ({hint})"
         return None
     if results.missing:

@@ -1,0 +1,79 @@
+"""What every test-report reader shares once it knows a test's outcome."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from ..model import TestRecord
+from .junit import _PathNormalizer, merge_attempts
+
+__all__ = ["Collector", "seconds"]
+
+
+class Collector:
+    """One file's records by nodeid.
+
+    ``repeats="merge"``: the same nodeid again is another attempt at the
+    same test (a rerun), merged like JUnit reruns (:func:`merge_attempts`).
+    ``repeats="number"``: it is another test (TestNG's ``invocationCount``,
+    a Cucumber outline's example rows): ``NODEID #2``, ``#3``, ...
+    """
+
+    __slots__ = ("interned", "paths", "records", "repeats", "seen", "source")
+
+    def __init__(
+        self,
+        source: str,
+        rootdir: str | os.PathLike[str] | None,
+        *,
+        repeats: str = "merge",
+    ) -> None:
+        self.source = source
+        self.paths = _PathNormalizer(rootdir)
+        self.records: dict[str, TestRecord] = {}
+        self.repeats = repeats
+        self.seen: dict[str, int] = {}
+        self.interned: dict[str, str] = {}
+
+    def add(
+        self,
+        nodeid: str,
+        outcome: str,
+        duration: float = 0.0,
+        *,
+        classname: str | None = None,
+        file: str | None = None,
+        markers: tuple[str, ...] = (),
+    ) -> None:
+        records = self.records
+        previous = records.get(nodeid)
+        if previous is not None and self.repeats == "number":
+            n = self.seen.get(nodeid, 1) + 1
+            self.seen[nodeid] = n
+            nodeid = f"{nodeid} #{n}"
+            previous = records.get(nodeid)
+        if classname:
+            classname = self.interned.setdefault(classname, classname)
+        record = TestRecord(
+            nodeid,
+            outcome,
+            duration if 0.0 <= duration < math.inf else 0.0,
+            markers,
+            False,
+            self.source,
+            self.paths(file or None),
+            classname or None,
+        )
+        records[nodeid] = record if previous is None else merge_attempts(previous, record)
+
+
+def seconds(value: str | None, scale: float = 1.0) -> float:
+    """A duration attribute as seconds; anything that is not a number is 0.0."""
+    if not value:
+        return 0.0
+    try:
+        result = float(value) * scale
+    except ValueError:
+        return 0.0
+    return result if 0.0 <= result < math.inf else 0.0
