@@ -23,7 +23,9 @@ scan that never recurses), at most :data:`MAX_ITEMS` values.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from typing import Any, BinaryIO
 
@@ -40,6 +42,7 @@ MAX_DEPTH = 64
 #: Most commas and colons outside strings (a bound on the values built).
 MAX_ITEMS = 4_000_000
 
+_CHUNK = 1024 * 1024
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _KEEP = b"[]{},:"
 _DROP = bytes(b for b in range(256) if b not in _KEEP)
@@ -77,9 +80,22 @@ def parse_cucumber(
     stream: BinaryIO, *, source: str, rootdir: str | None = None, max_bytes: int = MAX_BYTES
 ) -> dict[str, TestRecord]:
     """Read one Cucumber JSON stream; raises ``ReportError``."""
-    data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ReportError(f"larger than {max_bytes // (1024 * 1024)} MiB: not read")
+    too_large = f"larger than {max_bytes // (1024 * 1024)} MiB: not read"
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # not a real file
+        if os.fstat(stream.fileno()).st_size > max_bytes:
+            raise ReportError(too_large)
+    chunks: list[bytes] = []
+    size = 0
+    while size <= max_bytes:  # read(n) would reserve n bytes up front
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > max_bytes:
+        raise ReportError(too_large)
+    data = b"".join(chunks)
+    del chunks
     if not data.strip():
         raise ReportError("empty file")
     check_json_bounds(data)
