@@ -35,9 +35,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pytest_releasegate.aws.action_type import create_request, register  # noqa: E402
-from pytest_releasegate.aws.artifacts import output_zip  # noqa: E402
-from pytest_releasegate.aws.emulator import CodePipelineEmulator, S3Artifact  # noqa: E402
+from pytest_releasegate.codepipeline.action_type import create_request, register  # noqa: E402
+from pytest_releasegate.codepipeline.artifacts import output_zip  # noqa: E402
+from pytest_releasegate.testing.emulator import CodePipelineEmulator, S3Artifact  # noqa: E402
 
 PROVIDER = "ReleaseGate"
 BUCKET = "bench-artifacts"
@@ -94,7 +94,13 @@ def enqueue(emu: CodePipelineEmulator, s3: Any, n: int) -> None:
 
 
 def spawn(env: dict[str, str], log: Path, concurrency: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "pytest_releasegate.worker", "--provider", PROVIDER]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest_releasegate.codepipeline.worker",
+        "--provider",
+        PROVIDER,
+    ]
     command += ["--query", "GateId=bench", "--concurrency", str(concurrency)]
     command += ["--poll-interval", "0.05", "--log-format", "json"]
     with open(log, "wb") as out:

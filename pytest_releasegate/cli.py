@@ -17,21 +17,25 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-
-EXIT_ERROR = 3
-EXIT_USAGE = 4
+from .model import ExitCode
 
 #: Subcommands implemented in their own modules: name → (module, help).
 #: Each module provides `add_arguments(parser)` and `run(args) -> int`.
 EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {
-    "emulator": ("pytest_releasegate.aws.emulator", "run a local CodePipeline job-API emulator"),
+    "emulator": (
+        "pytest_releasegate.testing.emulator",
+        "run a local CodePipeline job-API emulator",
+    ),
     "publish": (
-        "pytest_releasegate.aws.publish_cmd",
+        "pytest_releasegate.codepipeline.publish",
         "put a verdict computed elsewhere on a CodePipeline job",
     ),
-    "worker": ("pytest_releasegate.worker", "run the CodePipeline custom-action job worker"),
+    "worker": (
+        "pytest_releasegate.codepipeline.worker",
+        "run the CodePipeline custom-action job worker",
+    ),
     "register-action-type": (
-        "pytest_releasegate.aws.action_type",
+        "pytest_releasegate.codepipeline.action_type",
         "create the job worker's custom action type (idempotent)",
     ),
 }
@@ -65,25 +69,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .engine import Gate, exit_code
     from .manager import get_plugin_manager, known_metrics
     from .policy import PolicyError, load_policy
+    from .sinks.codepipeline import report_bad_configuration
     from .sinks.render import terminal_lines
 
     options = options_from_args(args)
     problems = options.problems(prefix="--")
     if problems:
-        options.report_configuration_error("; ".join(problems))
+        report_bad_configuration(options, "; ".join(problems))
         for problem in problems:
             _err(problem)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     rootdir = Path(args.rootdir or ".").absolute()
     pm = get_plugin_manager()
     try:
         policy = load_policy(options.policy, rootdir=rootdir, metrics=known_metrics(pm))
         gate = Gate(policy, options, rootdir=rootdir, pm=pm)
     except PolicyError as exc:
-        options.report_configuration_error(str(exc))
+        report_bad_configuration(options, str(exc))
         for problem in exc.problems:
             _err(f"bad policy: {problem}")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     verdict = gate.run()
     problems = gate.publish(verdict)
     for line in terminal_lines(verdict, quiet=options.quiet):
@@ -103,14 +108,14 @@ def cmd_check_policy(args: argparse.Namespace) -> int:
         width = max(map(len, metrics))
         for name in sorted(metrics):
             print(f"{name.ljust(width)}  {metrics[name]}")
-        return 0
+        return ExitCode.OK
     rootdir = Path(args.rootdir or ".").absolute()
     try:
         policy = load_policy(args.path, rootdir=rootdir, metrics=metrics)
     except PolicyError as exc:
         for problem in exc.problems:
             _err(f"bad policy: {problem}")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     problems = []
     print(f"policy: {policy.display_source}")
     default = policy.default_profile or "default"
@@ -133,7 +138,7 @@ def cmd_check_policy(args: argparse.Namespace) -> int:
         print(f"quarantine: {q.nodeid} until {q.expires} ({q.reason})")
     for problem in problems:
         _err(f"bad policy: {problem}")
-    return EXIT_USAGE if problems else 0
+    return ExitCode.USAGE if problems else ExitCode.OK
 
 
 HOOK_MARKER = "# installed by releasegate install-hook"
@@ -151,19 +156,19 @@ def cmd_install_hook(args: argparse.Namespace) -> int:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         _err("install-hook: not inside a git repository")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         policy = load_policy(args.policy, rootdir=Path(top))
         policy.resolve_profile(args.profile)
     except PolicyError as exc:
         for problem in exc.problems:
             _err(f"bad policy: {problem}")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     hook = Path(hooks) if Path(hooks).is_absolute() else Path.cwd() / hooks
     hook = hook / "pre-push"
     if hook.exists() and HOOK_MARKER not in hook.read_text(errors="replace") and not args.force:
         _err(f"install-hook: {hook} exists and is not ours; use --force to replace it")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     command = [sys.executable, "-m", "pytest", "--gate", "--gate-profile", args.profile, "-q"]
     if args.policy:
         command += ["--gate-policy", str(Path(args.policy).absolute())]
@@ -178,7 +183,7 @@ def cmd_install_hook(args: argparse.Namespace) -> int:
     )
     hook.chmod(0o755)
     print(f"installed {hook} (profile {args.profile})")
-    return 0
+    return ExitCode.OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,10 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except KeyboardInterrupt:
         _err("interrupted")
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:  # `releasegate … | head`
         sys.stderr.close()
-        return 0
+        return ExitCode.OK
 
 
 if __name__ == "__main__":  # pragma: no cover

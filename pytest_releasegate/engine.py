@@ -12,7 +12,6 @@ import datetime as _dt
 import os
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,53 +19,11 @@ import pluggy
 
 from . import __version__
 from .evaluate import evaluate, verdict_of
-from .model import Measurement, Outcome, Rule, RuleResult, Selection, TestRecord, Verdict
+from .model import ExitCode, Measurement, Outcome, Rule, RuleResult, Selection, TestRecord, Verdict
+from .options import GateOptions
 from .policy import Policy
 
-
-@dataclass
-class GateOptions:
-    """Run options; the pytest flags and `releasegate evaluate` options map 1:1."""
-
-    policy: str | None = None
-    profile: str | None = None
-    json: str | None = None
-    junit: str | None = None
-    markdown: str | None = None
-    input_junit: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
-    input_tests: list[str] = field(default_factory=list)  # "[NAME=]GLOB", any report format
-    coverage: str | None = None
-    base_url: str | None = None
-    baseline: str | None = None
-    save_baseline: str | None = None
-    codepipeline_job_id: str | None = None
-    dry_run: bool = False
-    quiet: bool = False
-
-    def report_configuration_error(self, message: str) -> None:
-        """With a CodePipeline job id, bad input still closes the job (ConfigurationError)."""
-        if not self.codepipeline_job_id or self.dry_run:
-            return
-        from .sinks.codepipeline import report_configuration_error
-
-        report_configuration_error(self.codepipeline_job_id, message)
-
-    def problems(self, prefix: str = "--gate-") -> list[str]:
-        """Mistakes in the options themselves, one line each (`prefix` names the flags)."""
-        from .sources.junit import parse_input_spec
-
-        out = []
-        for spec in self.input_junit:
-            try:
-                parse_input_spec(spec)
-            except ValueError as exc:
-                out.append(f"bad option {prefix}input-junit {spec!r}: {exc}")
-        for spec in self.input_tests:
-            try:
-                parse_input_spec(spec)
-            except ValueError as exc:
-                out.append(f"bad option {prefix}input-tests {spec!r}: {exc}")
-        return out
+__all__ = ["Gate", "GateOptions", "TestResults", "exit_code"]
 
 
 class TestResults:
@@ -125,6 +82,9 @@ class Gate:
         self.results = TestResults()
         #: Whether a pytest session is feeding ``results`` (else only JUnit inputs count).
         self.pytest_run = False
+        #: Built-in sources an adapter asks for whatever the rules say (the pytest
+        #: plugin asks for ``coverage`` when pytest-cov ran).
+        self.wanted_sources: set[str] = set()
         #: Scratch space for sources, keyed by a name of their choosing.
         self.data: dict[str, Any] = {}
         #: Problems found while collecting, reported as verdict warnings.
@@ -162,16 +122,14 @@ class Gate:
 
         metrics = {r.metric.partition(".")[0] for r in self.rules}
         wanted = {
-            "coverage": "coverage" in metrics
-            or bool(self.options.coverage)
-            or "pytest_cov_plugin" in self.data,
+            "coverage": "coverage" in metrics or bool(self.options.coverage),
             "junit": bool(self.options.input_junit),
             "reports": bool(self.options.input_tests),
             "smoke": "smoke" in metrics,
             "alarms": "alarms" in metrics,
         }
         for name, needed in wanted.items():
-            if needed:
+            if needed or name in self.wanted_sources:
                 register_builtin(self.pm, f"pytest_releasegate.sources.{name}")
 
     def measure(self, rule: Rule) -> Measurement:
@@ -266,10 +224,12 @@ class Gate:
         return problems
 
 
-def exit_code(verdict: Verdict, publish_problems: Iterable[str] = ()) -> int:
+def exit_code(verdict: Verdict, publish_problems: Iterable[str] = ()) -> ExitCode:
     """The process exit code: the verdict's (SPEC §3), or 3 when a pass could not be published."""
     code = verdict.exit_code
-    return 3 if code == 0 and any(True for _ in publish_problems) else code
+    if code is ExitCode.OK and any(True for _ in publish_problems):
+        return ExitCode.ERROR
+    return code
 
 
 def _now() -> str:

@@ -16,6 +16,27 @@ from typing import Any, NamedTuple
 VERDICT_SCHEMA = "releasegate.verdict/1"
 
 
+class ExitCode(enum.IntEnum):
+    """Exit codes of pytest with the gate and of every ``releasegate`` command (SPEC §3, §6).
+
+    The one definition: the CLI, the worker, the publisher and the job runner
+    (which reads the child pytest's code) all use these names.
+    """
+
+    #: pass, or warn (unless ``warn-as = "failure"``); a command that did its job
+    OK = 0
+    #: the verdict is fail (or warn with ``warn-as = "failure"``)
+    FAILED = 1
+    #: a malformed command line (argparse's own code)
+    COMMAND_LINE = 2
+    #: the verdict is error, or the result could not be published
+    ERROR = 3
+    #: a bad policy, bad parameters or a bad input file: a user mistake
+    USAGE = 4
+    #: stopped by Ctrl-C (128 + SIGINT, as a shell reports it)
+    INTERRUPTED = 130
+
+
 class Outcome(str, enum.Enum):
     """Outcome of one rule; `PASS`, `WARN`, `FAIL` and `ERROR` double as verdicts."""
 
@@ -279,20 +300,20 @@ class Verdict(NamedTuple):
         return [r for r in self.rules if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """SPEC §3: pass/warn → 0 (warn → 1 with warn-as = failure), fail → 1, error → 3."""
         if self.verdict is Outcome.ERROR:
-            return 3
+            return ExitCode.ERROR
         if self.verdict is Outcome.FAIL:
-            return 1
+            return ExitCode.FAILED
         if self.verdict is Outcome.WARN and self.warn_as == "failure":
-            return 1
-        return 0
+            return ExitCode.FAILED
+        return ExitCode.OK
 
     @property
     def is_success(self) -> bool:
         """Whether a pass/fail-only consumer (CodePipeline) should hear success."""
-        return self.exit_code == 0
+        return self.exit_code is ExitCode.OK
 
     def headline(self) -> str:
         """`releasegate: FAIL — 2 of 9 rules failed (pyproject.toml, profile ci)`."""

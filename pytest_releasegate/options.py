@@ -9,9 +9,67 @@ Kept import-light: the pytest plugin imports it at every start.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+
+#: The source name of ``--input-junit GLOB`` given without ``NAME=`` (``junit:default``).
+DEFAULT_JUNIT_NAME = "default"
+_JUNIT_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@dataclass
+class GateOptions:
+    """Run options; the pytest flags and `releasegate evaluate` options map 1:1."""
+
+    policy: str | None = None
+    profile: str | None = None
+    json: str | None = None
+    junit: str | None = None
+    markdown: str | None = None
+    input_junit: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
+    input_tests: list[str] = field(default_factory=list)  # "[NAME=]GLOB", any report format
+    coverage: str | None = None
+    base_url: str | None = None
+    baseline: str | None = None
+    save_baseline: str | None = None
+    codepipeline_job_id: str | None = None
+    dry_run: bool = False
+    quiet: bool = False
+
+    def problems(self, prefix: str = "--gate-") -> list[str]:
+        """Mistakes in the options themselves, one line each (`prefix` names the flags)."""
+        out = []
+        for spec in self.input_junit:
+            try:
+                parse_input_spec(spec)
+            except ValueError as exc:
+                out.append(f"bad option {prefix}input-junit {spec!r}: {exc}")
+        for spec in self.input_tests:
+            try:
+                parse_input_spec(spec)
+            except ValueError as exc:
+                out.append(f"bad option {prefix}input-tests {spec!r}: {exc}")
+        return out
+
+
+def parse_input_spec(spec: str) -> tuple[str, str]:
+    """Split ``[NAME=]GLOB`` into ``(NAME, GLOB)``; NAME defaults to ``default``.
+
+    Text before the first ``=`` is a NAME only when it looks like one
+    (letters, digits, ``_.-``), so a glob containing ``=`` still works.
+    Raises ValueError for an empty glob or an empty NAME.
+    """
+    name, sep, pattern = spec.partition("=")
+    if not sep or not _JUNIT_NAME_RE.fullmatch(name):
+        if sep and not name:
+            raise ValueError(f"empty source NAME in {spec!r}: use NAME=GLOB or just GLOB")
+        name, pattern = DEFAULT_JUNIT_NAME, spec
+    if not pattern.strip():
+        raise ValueError(f"empty glob in {spec!r}: use [NAME=]GLOB, e.g. ui=reports/**/*.xml")
+    return name, pattern
 
 
 class OptionSpec(NamedTuple):
@@ -104,10 +162,8 @@ def gate_options(
     environ: Mapping[str, str] | None = None,
     quiet: bool = False,
     **overrides: Any,
-) -> Any:
+) -> GateOptions:
     """`GateOptions` from parsed values (`get(name)`), the environment, then defaults."""
-    from .engine import GateOptions
-
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for spec in SPECS:

@@ -14,14 +14,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._stash import REPORT_EXTRAS_KEY
-from .aws.fixtures import codepipeline_emulator, moto_server
 from .fixtures import gate_http
 from .options import add_options, gate_options
 
 __all__ = [
-    "codepipeline_emulator",
     "gate_http",
-    "moto_server",
     "pytest_addoption",
     "pytest_configure",
 ]
@@ -99,18 +96,19 @@ def make_gate(config: pytest.Config) -> Gate:
     from .engine import Gate
     from .manager import get_plugin_manager, known_metrics
     from .policy import PolicyError, load_policy
+    from .sinks.codepipeline import report_bad_configuration
 
     options = build_options(config)
     problems = options.problems()
     if problems:
-        options.report_configuration_error("; ".join(problems))
+        report_bad_configuration(options, "; ".join(problems))
         raise pytest.UsageError("\n".join(f"releasegate: {p}" for p in problems))
     pm = get_plugin_manager()
     try:
         policy = load_policy(options.policy, rootdir=config.rootpath, metrics=known_metrics(pm))
         gate = Gate(policy, options, rootdir=config.rootpath, pm=pm)
     except PolicyError as exc:
-        options.report_configuration_error(str(exc))
+        report_bad_configuration(options, str(exc))
         raise pytest.UsageError(_policy_message(exc)) from None
     gate.pytest_run = True
     return gate
@@ -268,6 +266,7 @@ class GatePlugin:
         cov = self.config.pluginmanager.getplugin("_cov")
         if cov is not None:
             self.gate.data["pytest_cov_plugin"] = cov
+            self.gate.wanted_sources.add("coverage")
         if self.interrupted:
             self.gate.run_errors.append(self.interrupted)
         tr = self.config.pluginmanager.get_plugin("terminalreporter")

@@ -28,6 +28,7 @@ from .. import hookimpl
 if TYPE_CHECKING:
     from ..engine import Gate
     from ..model import Verdict
+    from ..options import GateOptions
 
 STATE_IN_ENV = "RELEASEGATE_BAKE_STATE_IN"
 STATE_OUT_ENV = "RELEASEGATE_BAKE_STATE_OUT"
@@ -43,9 +44,15 @@ def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
     job_id = gate.options.codepipeline_job_id
     if not job_id or gate.options.dry_run:
         return
-    from ..aws.codepipeline import put_verdict
+    from ..codepipeline.results import put_verdict
 
     put_verdict(job_id, verdict, environ=gate.environ)
+
+
+def report_bad_configuration(options: GateOptions, message: str) -> None:
+    """With a job id (and no dry run), bad input still closes the job (ConfigurationError)."""
+    if options.codepipeline_job_id and not options.dry_run:
+        report_configuration_error(options.codepipeline_job_id, message)
 
 
 def report_configuration_error(job_id: str, message: str) -> bool:
@@ -55,7 +62,7 @@ def report_configuration_error(job_id: str, message: str) -> bool:
     a timeout. Never raises: a result that cannot be recorded is one line on
     stderr, and False.
     """
-    from ..aws.codepipeline import FailureType, PublishError, put_failure
+    from ..codepipeline.results import FailureType, PublishError, put_failure
 
     try:
         put_failure(job_id, FailureType.CONFIGURATION_ERROR, message)

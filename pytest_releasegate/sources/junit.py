@@ -29,7 +29,6 @@ import contextlib
 import glob
 import math
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -37,6 +36,7 @@ from xml.parsers import expat
 
 from .. import hookimpl
 from ..model import TestRecord
+from ..options import DEFAULT_JUNIT_NAME, parse_input_spec
 from ._xml import CHUNK as _CHUNK
 from ._xml import MAX_DEPTH as _MAX_DEPTH
 from ._xml import Refuse, ReportError, parse_xml
@@ -55,11 +55,10 @@ __all__ = [
 ]
 
 #: Source name for ``--gate-input-junit GLOB`` without ``NAME=``: ``junit:default``.
-DEFAULT_NAME = "default"
+DEFAULT_NAME = DEFAULT_JUNIT_NAME
 #: Where malformed-file messages are listed, for diagnostics (``list[str]``).
 ERRORS_KEY = "junit_errors"
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _MAX_STANDINS = 1000  # stand-in errors per suite, however large its errors= claim
 _NOT_RUN = frozenset(("notrun", "disabled", "skipped"))
 _ROOTS = ("testsuites", "testsuite")
@@ -82,23 +81,6 @@ _CHILD_FLAGS = {
 
 class JUnitError(ReportError):
     """A file that cannot be read as JUnit XML. ``str()`` is one line naming the file."""
-
-
-def parse_input_spec(spec: str) -> tuple[str, str]:
-    """Split ``[NAME=]GLOB`` into ``(NAME, GLOB)``; NAME defaults to ``default``.
-
-    Text before the first ``=`` is a NAME only when it looks like one
-    (letters, digits, ``_.-``), so a glob containing ``=`` still works.
-    Raises ValueError for an empty glob or an empty NAME.
-    """
-    name, sep, pattern = spec.partition("=")
-    if not sep or not _NAME_RE.fullmatch(name):
-        if sep and not name:
-            raise ValueError(f"empty source NAME in {spec!r}: use NAME=GLOB or just GLOB")
-        name, pattern = DEFAULT_NAME, spec
-    if not pattern.strip():
-        raise ValueError(f"empty glob in {spec!r}: use [NAME=]GLOB, e.g. ui=reports/**/*.xml")
-    return name, pattern
 
 
 # -- parsing ------------------------------------------------------------------

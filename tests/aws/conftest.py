@@ -8,14 +8,10 @@ from typing import Any
 import pytest
 import requests
 
-from pytest_releasegate.aws import fixtures as user_fixtures
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
-# The user-facing fixtures, tested as users get them. Bound here rather than
-# listed in `pytest_plugins` so that they do not clash with the pytest11 entry
-# point that registers the same module.
-codepipeline_emulator = user_fixtures.codepipeline_emulator
-moto_server = user_fixtures.moto_server
+# `codepipeline_emulator` and `moto_server` come from the opt-in plugin
+# `pytest_releasegate.testing`, enabled for this suite in pyproject's addopts.
 
 GATE_TYPE = {"category": "Test", "owner": "Custom", "provider": "ReleaseGate", "version": "1"}
 GATE_PROPERTIES = [

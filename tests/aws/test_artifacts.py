@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from pytest_releasegate.aws.artifacts import (
+from pytest_releasegate.codepipeline.artifacts import (
     ArtifactCredentials,
     ArtifactError,
     S3Location,
@@ -24,7 +24,7 @@ from pytest_releasegate.aws.artifacts import (
     safe_unzip,
     upload_outputs,
 )
-from pytest_releasegate.aws.codepipeline import FailureType
+from pytest_releasegate.codepipeline.results import FailureType
 from tests.aws.publish_support import BUCKET, KMS_KEY, read_zip, s3, zip_bytes, zip_with_symlink
 
 __all__ = ["s3"]  # the fixture, imported for its name

@@ -16,7 +16,12 @@ import pytest
 import requests
 
 import pytest_releasegate
-from pytest_releasegate.aws.emulator import CodePipelineEmulator, EmulatorError, S3Artifact, main
+from pytest_releasegate.testing.emulator import (
+    CodePipelineEmulator,
+    EmulatorError,
+    S3Artifact,
+    main,
+)
 
 PROJECT_ROOT = Path(pytest_releasegate.__file__).resolve().parent.parent
 
@@ -175,7 +180,7 @@ def test_the_fixture_works_in_a_users_test_run(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PYTHONPATH", str(PROJECT_ROOT))
-    pytester.makeconftest("from pytest_releasegate.aws.fixtures import codepipeline_emulator\n")
+    pytester.makeconftest('pytest_plugins = ["pytest_releasegate.testing"]\n')
     pytester.makepyfile(
         """
         def test_worker(codepipeline_emulator):
@@ -200,11 +205,21 @@ def test_the_fixture_works_in_a_users_test_run(
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.parametrize("enable", [(), ("-p", "pytest_releasegate.testing")])
+def test_the_fixtures_are_opt_in(pytester: pytest.Pytester, enable: tuple[str, ...]) -> None:
+    """Installed, the plugin gives a user's session no emulator or moto fixture unless asked."""
+    result = pytester.runpytest("--fixtures", "-p", "no:cacheprovider", *enable)
+    listed = {
+        name: name in result.stdout.str() for name in ("codepipeline_emulator", "moto_server")
+    }
+    assert listed == dict.fromkeys(listed, bool(enable))
+
+
 def test_fixture_module_imports_neither_boto3_nor_the_emulator() -> None:
     code = (
-        "import sys, pytest_releasegate.aws.fixtures as f; "
+        "import sys, pytest_releasegate.testing as f; "
         "print(sorted(m for m in ('boto3', 'botocore', 'moto', "
-        "'pytest_releasegate.aws.emulator') if m in sys.modules))"
+        "'pytest_releasegate.testing.emulator') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -223,7 +238,7 @@ def test_the_command_serves_until_a_signal_and_prints_its_url(
 ) -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest_releasegate.aws.emulator", "--port", "0"],
+        [sys.executable, "-m", "pytest_releasegate.testing.emulator", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

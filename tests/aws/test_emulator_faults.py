@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator, EmulatorError
+from pytest_releasegate.testing.emulator import CodePipelineEmulator, EmulatorError
 
 
 def test_throttling_reaches_a_client_without_retries(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator, S3Artifact
+from pytest_releasegate.testing.emulator import CodePipelineEmulator, S3Artifact
 
 
 def test_poll_acknowledge_succeed_records_one_result(

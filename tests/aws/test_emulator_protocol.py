@@ -11,7 +11,7 @@ import pytest
 import requests
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator, EmulatorError
+from pytest_releasegate.testing.emulator import CodePipelineEmulator, EmulatorError
 
 
 def test_answers_carry_the_json_content_type_and_a_request_id(

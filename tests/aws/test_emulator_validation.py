@@ -9,7 +9,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError, ParamValidationError
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
 UNKNOWN_JOB = "0f0f0f0f-1234-4abc-8def-0123456789ab"
 

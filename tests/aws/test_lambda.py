@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from pytest_releasegate import aws_lambda
-from pytest_releasegate.aws import job as job_module
-from pytest_releasegate.aws.emulator import CodePipelineEmulator, S3Artifact
-from pytest_releasegate.aws.job import decode_token, encode_token, run_child
+from pytest_releasegate.codepipeline import job as job_module
+from pytest_releasegate.codepipeline.job import decode_token, encode_token, run_child
+from pytest_releasegate.testing.emulator import CodePipelineEmulator, S3Artifact
 from tests.aws.publish_support import (
     BUCKET,
     FAILING_TESTS,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_releasegate.aws.codepipeline import (
+from pytest_releasegate.codepipeline.results import (
     Backoff,
     CodePipelineJobs,
     FailureType,
@@ -15,8 +15,8 @@ from pytest_releasegate.aws.codepipeline import (
     make_client,
     put_verdict,
 )
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
 from pytest_releasegate.model import Outcome
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 from tests.aws.publish_support import make_verdict, rule
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pytest_releasegate.aws.codepipeline import (
+from pytest_releasegate.codepipeline.results import (
     MESSAGE_MAX,
     OUTPUT_VARIABLES_MAX_BYTES,
     SUMMARY_MAX,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 from tests.aws.publish_support import REPO, RULES
 from tests.helpers import write_policy
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
 from pytest_releasegate.model import Outcome
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 from tests.aws.publish_support import REPO, make_verdict, rule
 
 # The command through the real CLI parser, registered as EXTERNAL_COMMANDS will list it.
 RUN_CLI = (
     "import sys; from pytest_releasegate import cli; "
     "cli.EXTERNAL_COMMANDS.setdefault('publish', "
-    "('pytest_releasegate.aws.publish_cmd', 'put a verdict on a CodePipeline job')); "
+    "('pytest_releasegate.codepipeline.publish', 'put a verdict on a CodePipeline job')); "
     "sys.exit(cli.main())"
 )
 GATE = {"category": "Test", "owner": "Custom", "provider": "ReleaseGate", "version": "1"}
@@ -171,7 +171,7 @@ def test_no_job_id_exits_4() -> None:
 
 def test_the_command_module_imports_no_boto3() -> None:
     code = (
-        "import sys, pytest_releasegate.aws.publish_cmd; "
+        "import sys, pytest_releasegate.codepipeline.publish; "
         "print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
     )
     out = subprocess.run(

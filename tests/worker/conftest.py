@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pytest_releasegate.aws.action_type import create_request, register
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
+from pytest_releasegate.codepipeline.action_type import create_request, register
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
 from .support import PROVIDER, Artifacts, WorkerProcess, worker_env
 

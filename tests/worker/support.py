@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_releasegate import cli
-from pytest_releasegate.aws.emulator import CodePipelineEmulator, S3Artifact
+from pytest_releasegate.testing.emulator import CodePipelineEmulator, S3Artifact
 
 from ..aws.publish_support import FAILING_TESTS, PASSING_TESTS, project, read_zip, zip_bytes
 
@@ -87,13 +87,13 @@ def worker_command(*args: str) -> list[str]:
     """``python -m pytest_releasegate worker …`` (the module itself until the CLI lists it)."""
     if "worker" in cli.EXTERNAL_COMMANDS:
         return [sys.executable, "-m", "pytest_releasegate", "worker", *args]
-    return [sys.executable, "-m", "pytest_releasegate.worker", *args]
+    return [sys.executable, "-m", "pytest_releasegate.codepipeline.worker", *args]
 
 
 def register_command(*args: str) -> list[str]:
     if "register-action-type" in cli.EXTERNAL_COMMANDS:
         return [sys.executable, "-m", "pytest_releasegate", "register-action-type", *args]
-    return [sys.executable, "-m", "pytest_releasegate.aws.action_type", *args]
+    return [sys.executable, "-m", "pytest_releasegate.codepipeline.action_type", *args]
 
 
 def worker_env(emu: CodePipelineEmulator, moto_url: str, tmp: Path, **extra: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
 from ..aws.publish_support import zip_bytes, zip_with_symlink
 from .support import SERVE, Artifacts, enqueue, project_files

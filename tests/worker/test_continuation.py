@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
-from pytest_releasegate.aws.job import decode_token
+from pytest_releasegate.codepipeline.job import decode_token
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
 from .support import SERVE, Artifacts, enqueue, project_files, wait_until
 

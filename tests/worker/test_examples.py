@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_releasegate.aws.action_type import DEFAULT_LOG_GROUP
+from pytest_releasegate.codepipeline.action_type import DEFAULT_LOG_GROUP
 
 from .support import REPO
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_releasegate.aws.codepipeline import CONTINUATION_TOKEN_MAX, JobFailure
-from pytest_releasegate.aws.job import decode_token
-from pytest_releasegate.worker_child import Children, child_environ, fit_token, run_child
+from pytest_releasegate.codepipeline.child import Children, child_environ, fit_token, run_child
+from pytest_releasegate.codepipeline.job import decode_token
+from pytest_releasegate.codepipeline.results import CONTINUATION_TOKEN_MAX, JobFailure
 
 WORKER_ENV = {
     "PATH": "/usr/bin:/bin",

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from pytest_releasegate.worker_log import (
+from pytest_releasegate.codepipeline.log import (
     REDACTED,
     EventLog,
     HealthServer,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
 from .support import (
     GATE_TYPE,
@@ -144,10 +144,10 @@ def test_a_job_another_worker_acknowledged_is_skipped_quietly(
     emulator: CodePipelineEmulator, artifacts: Artifacts, tmp_path: Path
 ) -> None:
     """The nonce race, in process: a stale nonce is "not mine", not an error or a result."""
-    from pytest_releasegate.aws.codepipeline import CodePipelineJobs
-    from pytest_releasegate.worker_child import Children
-    from pytest_releasegate.worker_job import JobRunner, JobSettings
-    from pytest_releasegate.worker_log import EventLog
+    from pytest_releasegate.codepipeline.child import Children
+    from pytest_releasegate.codepipeline.log import EventLog
+    from pytest_releasegate.codepipeline.results import CodePipelineJobs
+    from pytest_releasegate.codepipeline.worker_job import JobRunner, JobSettings
 
     job_id, _ = enqueue(emulator, artifacts, project_files())
     client = emulator.client(retries={"total_max_attempts": 1})

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from pytest_releasegate.aws.emulator import CodePipelineEmulator
+from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
 from .support import SERVE, Artifacts, enqueue, project_files, wait_until
 

@@ -13,7 +13,7 @@ as ``/_control/<method>`` over HTTP -- enqueues jobs, reads every call and
 result, moves the clock, times jobs out and injects faults.
 
 Run it alone with ``releasegate emulator --port N`` (or ``python -m
-pytest_releasegate.aws.emulator``).
+pytest_releasegate.testing.emulator``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
 
-from .emulator_shapes import ServiceError, ShapeValidator
+from ..model import ExitCode
+from .shapes import ServiceError, ShapeValidator
 
 __all__ = [
     "Call",
@@ -264,7 +265,7 @@ class CodePipelineEmulator:
 
     def start(self) -> CodePipelineEmulator:
         """Bind and serve in a daemon thread; returns self."""
-        from .emulator_server import EmulatorHTTPServer
+        from .server import EmulatorHTTPServer
 
         if self._server is not None:
             return self
@@ -1026,7 +1027,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except EmulatorError as exc:
         print(f"releasegate emulator: {exc}", file=sys.stderr)
-        return 4
+        return ExitCode.USAGE
     try:
         emulator.start()
     except OSError as exc:
@@ -1034,7 +1035,7 @@ def run(args: argparse.Namespace) -> int:
             f"releasegate emulator: cannot listen on {args.host}:{args.port}: {exc}",
             file=sys.stderr,
         )
-        return 3
+        return ExitCode.ERROR
     stopping = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -1055,7 +1056,7 @@ def run(args: argparse.Namespace) -> int:
         emulator.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
+    return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .codepipeline import FailureType, JobFailure, error_code
+from .results import FailureType, JobFailure, error_code
 
 VERDICT_JSON = "verdict.json"
 VERDICT_JUNIT = "releasegate-junit.xml"

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from ..cli import EXIT_ERROR, EXIT_USAGE
+from ..model import ExitCode
 
 _PROVIDER = re.compile(r"[0-9A-Za-z_-]{1,35}")
 _VERSION = re.compile(r"[0-9A-Za-z_-]{1,9}")
@@ -162,7 +162,7 @@ def _differences(existing: Mapping[str, Any], request: Mapping[str, Any]) -> lis
 
 def register(client: Any, request: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
     """Create the type unless it exists; returns ("created" | "exists", the type)."""
-    from .codepipeline import error_code
+    from .results import error_code
 
     type_id = {
         "category": request["category"],
@@ -230,15 +230,15 @@ def run(args: argparse.Namespace) -> int:
     problem = check_type_id(args.provider, args.category, args.version)
     if problem:
         _err(problem)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
-        from .codepipeline import describe_error, make_client
+        from .results import describe_error, make_client
 
         client = None if args.dry_run else make_client(region=args.region)
         region = args.region or (client.meta.region_name if client else None) or "us-east-1"
     except Exception as exc:  # noqa: BLE001 - one line, no traceback
         _err(f"cannot make a CodePipeline client: {type(exc).__name__}: {exc}")
-        return EXIT_ERROR
+        return ExitCode.ERROR
     settings = log_urls(region, args.log_group)
     if args.entity_url_template:
         settings["entityUrlTemplate"] = args.entity_url_template
@@ -250,18 +250,20 @@ def run(args: argparse.Namespace) -> int:
     name = f"{args.category}/Custom/{args.provider}/{args.version}"
     if args.dry_run:
         print(json.dumps(request, indent=2))
-        return 0
+        return ExitCode.OK
     try:
         status, existing = register(client, request)
     except Exception as exc:  # noqa: BLE001 - one line, no traceback
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
         _err(f"cannot create {name}: {describe_error(exc)}")
         return (
-            EXIT_USAGE if code in ("ValidationException", "LimitExceededException") else EXIT_ERROR
+            ExitCode.USAGE
+            if code in ("ValidationException", "LimitExceededException")
+            else ExitCode.ERROR
         )
     if status == "created":
         print(f"created custom action type {name}")
-        return 0
+        return ExitCode.OK
     print(f"custom action type {name} exists; left as it is")
     problems = _differences(existing, request) if existing else []
     if problems:
@@ -269,11 +271,11 @@ def run(args: argparse.Namespace) -> int:
             f"{name} differs from what the worker expects ({'; '.join(problems)}): action types "
             "cannot be changed, register a new --version"
         )
-    return 0
+    return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pytest_releasegate.aws.action_type`` is ``releasegate register-action-type``."""
+    """``python -m pytest_releasegate.codepipeline.action_type`` (``register-action-type``)."""
     parser = argparse.ArgumentParser(prog="releasegate register-action-type")
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..model import Verdict
+from ..model import ExitCode, Verdict
 from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
 from .artifacts import (
     VERDICT_JSON,
@@ -53,7 +53,7 @@ from .artifacts import (
     upload_outputs,
     verdict_zip,
 )
-from .codepipeline import (
+from .results import (
     CONTINUATION_TOKEN_MAX,
     CodePipelineJobs,
     FailureType,
@@ -68,7 +68,7 @@ from .codepipeline import (
     verdict_request,
 )
 
-log = logging.getLogger("pytest_releasegate.aws")
+log = logging.getLogger("pytest_releasegate.codepipeline")
 
 USER_PARAMETER_KEYS = ("policy", "profile", "pytest_args", "base_url")
 #: Custom-action configuration property → JobParameters field (the worker's action type).
@@ -550,7 +550,7 @@ def _run(
             )
         if child.bake_state is not None:
             return _continuation(job_id, child.bake_state, resumed, external_id), None
-        if child.returncode == 4:
+        if child.returncode == ExitCode.USAGE:
             raise _config_error("\n".join(child.usage_lines()))
         if child.verdict is None:
             raise JobFailure(

@@ -1,7 +1,7 @@
 """The gate child of one job: its environment, its time limit, its shutdown.
 
 The command line, the job's parameters and the continuation-token format come
-from :mod:`pytest_releasegate.aws.job` (shared with the Lambda handler). What
+from :mod:`pytest_releasegate.codepipeline.job` (shared with the Lambda handler). What
 the long-running worker adds:
 
 * :func:`child_environ` — no AWS credential of any kind: on top of the shared
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .aws.codepipeline import FailureType, JobFailure
-from .aws.job import CHILD_ENV_DROP, encode_token
-from .aws.job import child_environ as shared_child_environ
+from .job import CHILD_ENV_DROP, encode_token
+from .job import child_environ as shared_child_environ
+from .results import FailureType, JobFailure
 
 #: Worker variables a child must not inherit: its parameters come from the job.
 _NOT_INHERITED = frozenset({"RELEASEGATE_PROFILE", "RELEASEGATE_BASE_URL"}) | CHILD_ENV_DROP
@@ -204,7 +204,7 @@ def run_child(
 
 
 def fit_token(payload: dict[str, Any], key: str = "bake") -> str:
-    """``payload`` as a continuation token (:func:`pytest_releasegate.aws.job.encode_token`);
+    """``payload`` as a continuation token (:func:`.job.encode_token`);
     when too long, the bake state's kept failure messages are dropped one by one
     (counted in ``failures_dropped``) until it fits. JobFailure when nothing helps."""
     state = payload.get(key)

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .aws.artifacts import (
+from ..model import ExitCode, Outcome, Verdict
+from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
+from .artifacts import (
     VERDICT_JSON,
     VERDICT_JUNIT,
     ArtifactCredentials,
@@ -33,7 +35,10 @@ from .aws.artifacts import (
     upload_outputs,
     verdict_zip,
 )
-from .aws.codepipeline import (
+from .child import Children, ChildRun, child_environ, fit_token, run_child
+from .job import OUTPUT_LOG, action_parameters, decode_token, gate_command, publish_outcome
+from .log import EventLog
+from .results import (
     CodePipelineJobs,
     FailureType,
     JobFailure,
@@ -43,14 +48,8 @@ from .aws.codepipeline import (
     success_request,
     verdict_request,
 )
-from .aws.job import OUTPUT_LOG, action_parameters, decode_token, gate_command, publish_outcome
-from .model import Outcome, Verdict
-from .sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
-from .worker_child import Children, ChildRun, child_environ, fit_token, run_child
-from .worker_log import EventLog
 
 #: pytest's exit code for a usage error, which the gate also uses for a bad policy.
-_EXIT_USAGE = 4
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ class JobSettings:
 class SharedS3:
     """S3 clients for artifact credentials, made from one long-lived boto3 session.
 
-    :func:`pytest_releasegate.aws.artifacts.s3_client` builds a new session per
+    :func:`pytest_releasegate.codepipeline.artifacts.s3_client` builds a new session per
     client, which reloads botocore's service model each time (~200 ms a job);
     here the model is loaded once and each client still carries only the
     job's credentials. Same client settings (SigV4, standard retries).
@@ -468,7 +467,7 @@ class JobRunner:
         verdict_path = out / VERDICT_JSON
         if not verdict_path.is_file():
             detail = f"\n{run.output_tail}" if run.output_tail else ""
-            if run.returncode == _EXIT_USAGE:
+            if run.returncode == ExitCode.USAGE:
                 raise JobFailure(
                     FailureType.CONFIGURATION_ERROR,
                     f"bad policy or pytest arguments (pytest exit {run.returncode}){detail}",

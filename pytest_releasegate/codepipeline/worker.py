@@ -38,13 +38,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .aws.action_type import CATEGORIES, check_type_id
-from .cli import EXIT_ERROR, EXIT_USAGE
-from .worker_log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redactor
+from ..model import ExitCode
+from .action_type import CATEGORIES, check_type_id
+from .log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redactor
 
 if TYPE_CHECKING:
-    from .aws.codepipeline import CodePipelineJobs
-    from .worker_child import Children
+    from .child import Children
+    from .results import CodePipelineJobs
     from .worker_job import JobRunner, JobSettings, OneResult
 
 
@@ -128,7 +128,7 @@ class Worker:
         rng: random.Random | None = None,
         sleep: Callable[[float], bool] | None = None,
     ) -> None:
-        from .worker_child import Children
+        from .child import Children
         from .worker_job import JobRunner
 
         self.config = config
@@ -205,7 +205,7 @@ class Worker:
             return self.config.concurrency - len(self._in_hand)
 
     def _poll_loop(self) -> int:
-        from .aws.codepipeline import classify, describe_error, error_code
+        from .results import classify, describe_error, error_code
 
         cfg = self.config
         failures = 0
@@ -250,7 +250,7 @@ class Worker:
                 break
             if len(found) < free:  # the queue is empty for now
                 self._sleep(cfg.poll_interval * (0.5 + self.rng.random()))
-        return 0
+        return ExitCode.OK
 
     def _fatal(self, exc: BaseException, code: str, described: str) -> int:
         if code == "ActionTypeNotFoundException":
@@ -258,13 +258,13 @@ class Worker:
                 f"no custom action type {'/'.join(self.config.action_type_id.values())}: "
                 "create it with `releasegate register-action-type`"
             )
-            status = EXIT_USAGE
+            status = ExitCode.USAGE
         elif code == "ValidationException":
             message = f"PollForJobs refused the request: {described}"
-            status = EXIT_USAGE
+            status = ExitCode.USAGE
         else:
             message = f"cannot poll for jobs: {described}"
-            status = EXIT_ERROR
+            status = ExitCode.ERROR
         self.log.error("worker.fatal", error=message)
         self.request_stop("fatal")
         return status
@@ -320,7 +320,7 @@ class Worker:
 
     def _fail_open(self, pending: list[_InHand]) -> None:
         """Put a failure on every job whose thread has not claimed a result (last resort)."""
-        from .aws.codepipeline import FailureType
+        from .results import FailureType
 
         for item in pending:
             if not item.result.owned:
@@ -474,8 +474,8 @@ def check_action_type(jobs: CodePipelineJobs, config: WorkerConfig) -> None:
     property and no ``--query`` names it, or when ``--query`` names another
     key. When the list cannot be read (no permission), PollForJobs decides.
     """
-    from .aws.action_type import find_action_type
-    from .aws.codepipeline import error_code
+    from .action_type import find_action_type
+    from .results import error_code
 
     wanted = config.action_type_id
     try:
@@ -523,15 +523,15 @@ def run(args: argparse.Namespace) -> int:
         config.check()
     except UsageError as exc:
         _err(str(exc))
-        return EXIT_USAGE
+        return ExitCode.USAGE
     redactor = Redactor()
     log = EventLog(config.log_format, redactor=redactor)
     LoggingBridge.attach(log)
     try:
         import boto3
 
-        from .aws.artifacts import UnzipLimits
-        from .aws.codepipeline import Backoff, CodePipelineJobs, make_client
+        from .artifacts import UnzipLimits
+        from .results import Backoff, CodePipelineJobs, make_client
         from .worker_job import JobSettings, SharedS3
 
         session = boto3.session.Session()
@@ -543,10 +543,10 @@ def run(args: argparse.Namespace) -> int:
         s3.warm_up()
     except UsageError as exc:
         _err(str(exc))
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except Exception as exc:  # noqa: BLE001 - one line, no traceback
         _err(f"cannot start the worker: {redactor(f'{type(exc).__name__}: {exc}')}")
-        return EXIT_ERROR
+        return ExitCode.ERROR
     work_root = config.work_dir or Path(tempfile.mkdtemp(prefix="releasegate-worker-"))
     work_root.mkdir(parents=True, exist_ok=True)
     settings = JobSettings(
@@ -571,7 +571,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pytest_releasegate.worker`` is ``releasegate worker``."""
+    """``python -m pytest_releasegate.codepipeline.worker`` is ``releasegate worker``."""
     parser = argparse.ArgumentParser(prog="releasegate worker")
     add_arguments(parser)
     return run(parser.parse_args(argv))

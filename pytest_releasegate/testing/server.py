@@ -1,6 +1,6 @@
 """The HTTP side of the CodePipeline emulator: AWS JSON 1.1 on loopback, plus `/_control/`.
 
-Everything that decides an answer lives in :mod:`pytest_releasegate.aws.emulator`;
+Everything that decides an answer lives in :mod:`pytest_releasegate.testing.emulator`;
 this module only reads requests and writes replies.
 """
 

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from ..cli import EXIT_ERROR, EXIT_USAGE
+from ..model import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,37 +48,37 @@ def run(args: argparse.Namespace) -> int:
     job_id = args.codepipeline_job_id or os.environ.get("RELEASEGATE_CODEPIPELINE_JOB_ID")
     if not job_id:
         _err("publish: no job: pass --codepipeline-job-id or set RELEASEGATE_CODEPIPELINE_JOB_ID")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         with open(args.verdict, encoding="utf-8") as fh:
             verdict = Verdict.from_json(json.load(fh))
     except OSError as exc:
         _err(f"publish: cannot read {args.verdict}: {exc.strerror or exc}")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except ValueError as exc:  # JSONDecodeError included
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         _err(f"publish: {args.verdict} is not a verdict: {first}")
-        return EXIT_USAGE
+        return ExitCode.USAGE
 
-    from .codepipeline import PublishError, external_execution_id, jobs_for, verdict_request
+    from .results import PublishError, external_execution_id, jobs_for, verdict_request
 
     external_id = args.external_execution_id or external_execution_id(os.environ)
     request = verdict_request(job_id, verdict, external_id=external_id)
     print(verdict.headline())
     if args.dry_run:
         print(f"releasegate: dry run: would put {request.describe()} on job {job_id}")
-        return 0
+        return ExitCode.OK
     try:
         published = jobs_for(job_id).put_result(request)
     except PublishError as exc:
         _err(f"could not publish: {exc}")
-        return EXIT_ERROR
+        return ExitCode.ERROR
     print(f"releasegate: recorded {published.request.describe()} on job {job_id}")
-    return 0
+    return ExitCode.OK
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pytest_releasegate.aws.publish_cmd`` (same as ``releasegate publish``)."""
+    """``python -m pytest_releasegate.codepipeline.publish`` (same as ``releasegate publish``)."""
     parser = argparse.ArgumentParser(prog="releasegate publish")
     add_arguments(parser)
     return run(parser.parse_args(argv))
