@@ -3,7 +3,7 @@
 ``--gate-input-junit [NAME=]GLOB`` (and ``releasegate evaluate --input-junit``)
 adds every testcase of the matching files to the run's test results under the
 source ``junit:NAME`` (``junit:default`` without a NAME), so the ``tests.*``
-metrics cover them. What counts as what is written down in ``docs/junit.md``;
+metrics cover them. What counts as what is written down in ``docs/test-reports.md``;
 in short:
 
 * a ``<testcase>`` is one test: ``<failure>`` → failed, ``<error>`` → error,

@@ -2,7 +2,7 @@
 
 Each case pins the gate's counts against the producer's own console summary
 (quoted); where they differ, the difference is a documented mapping
-(docs/junit.md, "Producers").
+(docs/test-reports.md, "Producers").
 """
 
 from __future__ import annotations
