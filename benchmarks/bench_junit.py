@@ -195,12 +195,18 @@ def _child_evaluate(path: str) -> dict[str, int]:
 
 def child(mode: str, path: str) -> None:
     start = time.perf_counter()
+    cpu = time.process_time()
     counts: dict[str, int] = {}
     if mode != "python":
         counts = globals()[f"_child_{mode}"](path)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({"seconds": seconds, "rss_mib": rss / 1024, "counts": counts}))
+    print(
+        json.dumps(
+            {"seconds": seconds, "cpu": cpu_seconds, "rss_mib": rss / 1024, "counts": counts}
+        )
+    )
 
 
 # -- driver -------------------------------------------------------------------

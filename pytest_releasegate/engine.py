@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ class TestResults:
 
     def __init__(self) -> None:
         #: source (``pytest``, ``junit:NAME``, ``tests:NAME``) → nodeid → record.
-        self.by_source: dict[str, dict[str, TestRecord]] = {}
+        self.by_source: dict[str, MutableMapping[str, TestRecord]] = {}
         #: Sources that were asked for but yielded nothing, with the reason.
         self.missing: dict[str, str] = {}
 
@@ -42,7 +42,7 @@ class TestResults:
         """Sources that delivered results (possibly zero tests)."""
         return set(self.by_source)
 
-    def bucket(self, source: str) -> dict[str, TestRecord]:
+    def bucket(self, source: str) -> MutableMapping[str, TestRecord]:
         """The (live) record dict of one source; creating it marks the source as present."""
         return self.by_source.setdefault(source, {})
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import os
 
-from ..model import TestRecord
-from .junit import _PathNormalizer, merge_attempts
+from ..records import RecordTable
+from .junit import _PathNormalizer
 
 __all__ = ["Collector", "seconds"]
 
 
 class Collector:
-    """One file's records by nodeid.
+    """One file's records by nodeid, in a compact :class:`RecordTable`.
 
     ``repeats="merge"``: the same nodeid again is another attempt at the
     same test (a rerun), merged like JUnit reruns (:func:`merge_attempts`).
@@ -20,7 +20,7 @@ class Collector:
     a Cucumber outline's example rows): ``NODEID #2``, ``#3``, ...
     """
 
-    __slots__ = ("interned", "paths", "records", "repeats", "seen", "source")
+    __slots__ = ("interned", "paths", "records", "repeats", "seen")
 
     def __init__(
         self,
@@ -29,9 +29,8 @@ class Collector:
         *,
         repeats: str = "merge",
     ) -> None:
-        self.source = source
         self.paths = _PathNormalizer(rootdir)
-        self.records: dict[str, TestRecord] = {}
+        self.records = RecordTable(source)
         self.repeats = repeats
         self.seen: dict[str, int] = {}
         self.interned: dict[str, str] = {}
@@ -46,26 +45,23 @@ class Collector:
         file: str | None = None,
         markers: tuple[str, ...] = (),
     ) -> None:
-        records = self.records
-        previous = records.get(nodeid)
-        if previous is not None and self.repeats == "number":
+        if self.repeats == "number" and nodeid in self.records:
             n = self.seen.get(nodeid, 1) + 1
             self.seen[nodeid] = n
             nodeid = f"{nodeid} #{n}"
-            previous = records.get(nodeid)
         if classname:
             classname = self.interned.setdefault(classname, classname)
-        record = TestRecord(
-            nodeid,
+        prefix, _, name = nodeid.rpartition("::")
+        self.records.add(
+            prefix,
+            name,
             outcome,
             duration if 0.0 <= duration < math.inf else 0.0,
-            markers,
             False,
-            self.source,
-            self.paths(file or None),
             classname or None,
+            self.paths(file or None),
+            markers,
         )
-        records[nodeid] = record if previous is None else merge_attempts(previous, record)
 
 
 def seconds(value: str | None, scale: float = 1.0) -> float:

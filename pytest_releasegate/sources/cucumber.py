@@ -29,7 +29,7 @@ import os
 import re
 from typing import Any, BinaryIO
 
-from ..model import TestRecord
+from ..records import RecordTable
 from ._collect import Collector
 from ._xml import ReportError
 
@@ -78,7 +78,7 @@ def check_json_bounds(
 
 def parse_cucumber(
     stream: BinaryIO, *, source: str, rootdir: str | None = None, max_bytes: int = MAX_BYTES
-) -> dict[str, TestRecord]:
+) -> RecordTable:
     """Read one Cucumber JSON stream; raises ``ReportError``."""
     too_large = f"larger than {max_bytes // (1024 * 1024)} MiB: not read"
     with contextlib.suppress(OSError, ValueError, AttributeError):  # not a real file

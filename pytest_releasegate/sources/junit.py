@@ -29,7 +29,7 @@ import contextlib
 import glob
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from xml.parsers import expat
@@ -37,6 +37,7 @@ from xml.parsers import expat
 from .. import hookimpl
 from ..model import TestRecord
 from ..options import DEFAULT_JUNIT_NAME, parse_input_spec
+from ..records import RecordTable
 from ._xml import CHUNK as _CHUNK
 from ._xml import MAX_DEPTH as _MAX_DEPTH
 from ._xml import Refuse, ReportError, parse_xml
@@ -92,7 +93,7 @@ def parse_junit(
     source: str = f"junit:{DEFAULT_NAME}",
     rootdir: str | os.PathLike[str] | None = None,
     chunk_size: int = _CHUNK,
-) -> dict[str, TestRecord]:
+) -> RecordTable:
     """Read one JUnit XML document from a binary ``stream`` into records by nodeid.
 
     Reruns (the same nodeid again) are merged with :func:`merge_attempts`.
@@ -102,7 +103,7 @@ def parse_junit(
     """
     paths = _PathNormalizer(rootdir)
 
-    def make(parser: expat.XMLParserType, refuse: Refuse) -> Callable[[], dict[str, TestRecord]]:
+    def make(parser: expat.XMLParserType, refuse: Refuse) -> Callable[[], RecordTable]:
         return _handlers(parser, refuse, source, paths)
 
     try:
@@ -119,12 +120,12 @@ def _handlers(
     refuse: Refuse,
     source: str,
     paths: _PathNormalizer,
-) -> Callable[[], dict[str, TestRecord]]:
+) -> Callable[[], RecordTable]:
     # Expat calls back twice per element, so the state lives in closure cells
     # (the cheapest lookups there are), no tree is ever built, and inside a
     # <testcase> a second, smaller pair of handlers takes over.
-    records: dict[str, TestRecord] = {}
-    get_record = records.get
+    records = RecordTable(source)
+    add_row = records.add
     interned: dict[str, str] = {}
     intern = interned.setdefault
     path_of = paths.cache.get
@@ -137,17 +138,17 @@ def _handlers(
     bad = 0  # <failure>/<error> elements (and stand-ins for missing ones) so far
     case: dict[str, str] = {}
     flags = 0
-    new_record = TestRecord
     not_run = _NOT_RUN
     inf = _INF
     unseen = _UNSEEN
-    setdefault_record = records.setdefault
 
-    def add(record: TestRecord) -> None:
+    def add_suite_error(n: int) -> None:
         nonlocal bad
         bad += 1
-        previous = get_record(record.nodeid)
-        records[record.nodeid] = record if previous is None else merge_attempts(previous, record)
+        names = [s[1] for s in suites if s[1]]
+        classname = str(names[-1]) if names else None
+        name = _SUITE_ERROR if n == 1 else f"{_SUITE_ERROR} {n}"
+        add_row(classname, name, "error", 0.0, False, classname, paths(suites[-1][2]))
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         nonlocal depth, case, flags, inner, suite_file
@@ -170,7 +171,7 @@ def _handlers(
         elif (tag == "error" or tag == "failure") and suites[-1][0] == depth - 1:
             suite = suites[-1]
             suite[5] += 1
-            add(_suite_error(suites, suite[5], source, paths))
+            add_suite_error(suite[5])
         elif depth > _MAX_DEPTH:
             refuse(f"elements nested more than {_MAX_DEPTH} deep")
 
@@ -184,7 +185,7 @@ def _handlers(
             missing = min(suite[4] - (bad - suite[3]), _MAX_STANDINS)
             for _ in range(missing):
                 suite[5] += 1
-                add(_suite_error(suites, suite[5], source, paths))
+                add_suite_error(suite[5])
             suites.pop()
             suite_file = suites[-1][2] if suites else None
         depth -= 1
@@ -232,13 +233,9 @@ def _handlers(
             outcome = "xfailed"
         else:
             outcome = "passed"
-        classname = attrs.get("classname")
-        if classname:
+        classname = attrs.get("classname") or None
+        if classname is not None:
             classname = intern(classname, classname)
-            nodeid = f"{classname}::{attrs['name']}"
-        else:
-            classname = None
-            nodeid = attrs["name"]
         time = attrs.get("time")
         try:
             duration = float(time) if time else 0.0
@@ -248,19 +245,15 @@ def _handlers(
             duration = 0.0
         file = attrs.get("file") or suite_file
         path = path_of(file, unseen)
-        record = new_record(
-            nodeid,
+        add_row(
+            classname,
+            attrs["name"],
             outcome,
             duration,
-            (),
             flags & _FLAKY != 0 and outcome == "passed",
-            source,
-            paths(file) if path is unseen else path,
             classname,
+            paths(file) if path is unseen else path,
         )
-        previous = setdefault_record(nodeid, record)
-        if previous is not record:
-            records[nodeid] = merge_attempts(previous, record)
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
@@ -280,16 +273,6 @@ def _count(attrs: dict[str, str]) -> int:
     return total
 
 
-def _suite_error(
-    suites: list[list[Any]], n: int, source: str, paths: _PathNormalizer
-) -> TestRecord:
-    names = [s[1] for s in suites if s[1]]
-    classname = str(names[-1]) if names else None
-    name = _SUITE_ERROR if n == 1 else f"{_SUITE_ERROR} {n}"
-    nodeid = f"{classname}::{name}" if classname else name
-    return TestRecord(nodeid, "error", 0.0, (), False, source, paths(suites[-1][2]), classname)
-
-
 def _seconds(value: str) -> float:
     """A ``time`` attribute that ``float()`` refused; nonsense is 0.0, never an error."""
     try:  # old Surefire wrote locale-formatted times: "1,234.5"
@@ -307,7 +290,7 @@ def read_junit(
     source: str = f"junit:{DEFAULT_NAME}",
     display: str | None = None,
     rootdir: str | os.PathLike[str] | None = None,
-) -> dict[str, TestRecord]:
+) -> RecordTable:
     """Read one JUnit file into records keyed by nodeid, reruns merged.
 
     ``display`` is how the file is named in errors (default: ``path``).
@@ -413,7 +396,7 @@ def collect_inputs(
     specs: Iterable[str] | None,
     *,
     kind: str,
-    read: Callable[..., dict[str, TestRecord]],
+    read: Callable[..., MutableMapping[str, TestRecord]],
 ) -> None:
     """Read ``[NAME=]GLOB`` specs into ``gate.results`` as sources ``KIND:NAME``.
 
@@ -468,7 +451,7 @@ def collect_inputs(
 
 
 def _attempts_merged(
-    known: dict[str, TestRecord], records: dict[str, TestRecord]
+    known: Mapping[str, TestRecord], records: Mapping[str, TestRecord]
 ) -> Iterator[TestRecord]:
     # The same test in a second file of one source is another attempt at it
     # (a retried CI job); files are read in sorted path order.

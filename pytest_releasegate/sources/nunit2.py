@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 from xml.parsers import expat
 
-from ..model import TestRecord
+from ..records import RecordTable
 from ._collect import Collector, seconds
 from ._xml import MAX_DEPTH, Refuse, parse_xml
 
@@ -48,16 +48,14 @@ def split_name(fullname: str) -> tuple[str | None, str]:
     return classname, fullname[len(classname) + 1 :]
 
 
-def parse_nunit2(
-    stream: BinaryIO, *, source: str, rootdir: str | None = None
-) -> dict[str, TestRecord]:
+def parse_nunit2(stream: BinaryIO, *, source: str, rootdir: str | None = None) -> RecordTable:
     """Read an NUnit 2 result stream; raises ``ReportError``."""
     return parse_xml(stream, lambda p, r: _handlers(p, r, source, rootdir), what="NUnit XML")
 
 
 def _handlers(
     parser: expat.XMLParserType, refuse: Refuse, source: str, rootdir: str | None
-) -> Callable[[], dict[str, TestRecord]]:
+) -> Callable[[], RecordTable]:
     out = Collector(source, rootdir)
     stack: list[str] = []
     # Categories of each open suite (innermost last), then the open test-case's.

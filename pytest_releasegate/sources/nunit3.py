@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 from xml.parsers import expat
 
-from ..model import TestRecord
+from ..records import RecordTable
 from ._collect import Collector, seconds
 from ._xml import MAX_DEPTH, Refuse, parse_xml
 from .nunit2 import split_name
@@ -42,9 +42,7 @@ _OUTCOMES = {
 }
 
 
-def parse_nunit3(
-    stream: BinaryIO, *, source: str, rootdir: str | None = None
-) -> dict[str, TestRecord]:
+def parse_nunit3(stream: BinaryIO, *, source: str, rootdir: str | None = None) -> RecordTable:
     """Read an NUnit 3 result stream; raises ``ReportError``."""
     return parse_xml(stream, lambda p, r: _handlers(p, r, source, rootdir), what="NUnit XML")
 
@@ -58,7 +56,7 @@ def outcome_of(attrs: dict[str, str]) -> str:
 
 def _handlers(
     parser: expat.XMLParserType, refuse: Refuse, source: str, rootdir: str | None
-) -> Callable[[], dict[str, TestRecord]]:
+) -> Callable[[], RecordTable]:
     out = Collector(source, rootdir)
     stack: list[str] = []
     # Open suites, innermost last: [attrs, categories, test cases seen when it opened].

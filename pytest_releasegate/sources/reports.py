@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
 from .. import hookimpl
-from ..model import TestRecord
+from ..records import RecordTable
 from ._xml import CHUNK, ReportError, root_element
 from .junit import collect_inputs, parse_junit
 
@@ -83,7 +83,7 @@ def detect_format(stream: BinaryIO) -> str:
     return fmt
 
 
-def _reader(fmt: str) -> Callable[..., dict[str, TestRecord]]:
+def _reader(fmt: str) -> Callable[..., RecordTable]:
     if fmt == "junit":
         return parse_junit
     if fmt == "testng":
@@ -112,7 +112,7 @@ def read_report_stream(
     *,
     source: str = "tests:default",
     rootdir: str | os.PathLike[str] | None = None,
-) -> tuple[str, dict[str, TestRecord]]:
+) -> tuple[str, RecordTable]:
     """Detect the format of one seekable stream and read it: ``(format, records)``."""
     fmt = detect_format(stream)
     root = os.fspath(rootdir) if rootdir is not None else None
@@ -125,7 +125,7 @@ def read_report(
     source: str = "tests:default",
     display: str | None = None,
     rootdir: str | os.PathLike[str] | None = None,
-) -> dict[str, TestRecord]:
+) -> RecordTable:
     """Read one test report of any known format into records keyed by nodeid.
 
     Raises :class:`ReportError` whose message starts with the file

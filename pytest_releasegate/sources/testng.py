@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 from xml.parsers import expat
 
-from ..model import TestRecord
+from ..records import RecordTable
 from ._collect import Collector, seconds
 from ._xml import MAX_DEPTH, Refuse, parse_xml
 
@@ -39,16 +39,14 @@ _OUTCOMES = {
 _MAX_PARAM = 200  # characters of one data-provider argument kept for the nodeid
 
 
-def parse_testng(
-    stream: BinaryIO, *, source: str, rootdir: str | None = None
-) -> dict[str, TestRecord]:
+def parse_testng(stream: BinaryIO, *, source: str, rootdir: str | None = None) -> RecordTable:
     """Read a ``testng-results.xml`` stream; raises ``ReportError``."""
     return parse_xml(stream, lambda p, r: _handlers(p, r, source, rootdir), what="TestNG XML")
 
 
 def _handlers(
     parser: expat.XMLParserType, refuse: Refuse, source: str, rootdir: str | None
-) -> Callable[[], dict[str, TestRecord]]:
+) -> Callable[[], RecordTable]:
     out = Collector(source, rootdir, repeats="number")
     groups: dict[tuple[str, str], list[str]] = {}
     stack: list[str] = []

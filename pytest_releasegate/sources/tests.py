@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .. import catalogue, hookimpl
 from ..model import Measurement, MetricInfo, Rule, Selection, TestRecord
+from ..records import RecordTable
 from ..select import record_matches
 
 if TYPE_CHECKING:
@@ -63,23 +64,34 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
     select = None if sel.is_empty else sel
     quarantined = _is_quarantined if gate.policy.quarantine else None
     outcome_key = _OUTCOME_KEY
-    for record in gate.results:
-        if select is not None and not record_matches(record, select):
+    for bucket in gate.results.by_source.values():
+        if quarantined is None and isinstance(bucket, RecordTable):
+            # Report sources count straight from their columns.
+            tallied: dict[str, int] = {}
+            n_flaky, seconds, biggest = bucket.tally(select, tallied, examples)
+            for outcome, n in tallied.items():
+                counts[outcome_key.get(outcome, "errors")] += n
+            flaky += n_flaky
+            total_s += seconds
+            max_s = max(max_s, biggest)
             continue
-        outcome = record.outcome
-        if quarantined is not None and quarantined(gate, record):
-            if outcome in ("failed", "error"):
-                quarantined_failed += 1
-            continue
-        counts[outcome_key.get(outcome, "errors")] += 1
-        if outcome in examples and len(examples[outcome]) < 3:
-            examples[outcome].append(record.nodeid)
-        if record.flaky:
-            flaky += 1
-        duration = record.duration
-        total_s += duration
-        if duration > max_s:
-            max_s = duration
+        for record in bucket.values():
+            if select is not None and not record_matches(record, select):
+                continue
+            outcome = record.outcome
+            if quarantined is not None and quarantined(gate, record):
+                if outcome in ("failed", "error"):
+                    quarantined_failed += 1
+                continue
+            counts[outcome_key.get(outcome, "errors")] += 1
+            if outcome in examples and len(examples[outcome]) < 3:
+                examples[outcome].append(record.nodeid)
+            if record.flaky:
+                flaky += 1
+            duration = record.duration
+            total_s += duration
+            if duration > max_s:
+                max_s = duration
     counts["total"] = sum(counts.values())
     values: dict[str, float] = {f"tests.{k}": v for k, v in counts.items()}
     values["tests.flaky"] = flaky

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 from xml.parsers import expat
 
-from ..model import TestRecord
+from ..records import RecordTable
 from ._collect import Collector
 from ._xml import MAX_DEPTH, Refuse, parse_xml
 
@@ -57,16 +57,14 @@ def trx_seconds(value: str | None) -> float:
     return ((int(days or 0) * 24 + int(hours)) * 60 + int(minutes)) * 60 + float(secs)
 
 
-def parse_trx(
-    stream: BinaryIO, *, source: str, rootdir: str | None = None
-) -> dict[str, TestRecord]:
+def parse_trx(stream: BinaryIO, *, source: str, rootdir: str | None = None) -> RecordTable:
     """Read a TRX stream; raises ``ReportError``."""
     return parse_xml(stream, lambda p, r: _handlers(p, r, source, rootdir), what="TRX")
 
 
 def _handlers(
     parser: expat.XMLParserType, refuse: Refuse, source: str, rootdir: str | None
-) -> Callable[[], dict[str, TestRecord]]:
+) -> Callable[[], RecordTable]:
     stack: list[str] = []
     # Results are written before the definitions that name their class, so
     # they wait here as (testId, testName, outcome, seconds).
@@ -117,7 +115,7 @@ def _handlers(
         elif tag == "UnitTest":
             unit_test.clear()
 
-    def finish() -> dict[str, TestRecord]:
+    def finish() -> RecordTable:
         out = Collector(source, rootdir)
         for test_id, name, outcome, duration in results:
             classname = classes.get(test_id)
