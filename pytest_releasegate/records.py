@@ -42,6 +42,7 @@ class RecordTable(MutableMapping[str, TestRecord]):
         "_group_ids",
         "_groups",
         "_index",
+        "_last",
         "_name",
         "_outcome",
         "_prefix",
@@ -65,6 +66,8 @@ class RecordTable(MutableMapping[str, TestRecord]):
         self._flaky = bytearray()
         self._duration = array("d")
         self._group = array("I")
+        # (prefix, its id, classname, path, markers, their group id) of the last add.
+        self._last: tuple[Any, ...] = (object(), 0, object(), None, None, 0)
 
     # -- writing --------------------------------------------------------------
 
@@ -87,7 +90,13 @@ class RecordTable(MutableMapping[str, TestRecord]):
         if "::" in name:  # keep one canonical split: at the nodeid's last "::"
             full = f"{prefix}::{name}" if prefix else name
             prefix, _, name = full.rpartition("::")
-        if prefix:
+        # Reports list a class's tests together: the last prefix and group
+        # are checked first (by identity, then equality), a dict lookup only
+        # when they change.
+        last = self._last
+        if prefix == last[0]:
+            pid = last[1]
+        elif prefix:
             pid = self._prefix_ids.get(prefix)
             if pid is None:
                 pid = self._prefix_ids[prefix] = len(self._prefixes)
@@ -95,11 +104,15 @@ class RecordTable(MutableMapping[str, TestRecord]):
                 self._index.append({})
         else:
             pid = _NO_PREFIX
-        key = (classname, path, markers)
-        gid = self._group_ids.get(key)
-        if gid is None:
-            gid = self._group_ids[key] = len(self._groups)
-            self._groups.append(key)
+        if classname == last[2] and path == last[3] and markers == last[4]:
+            gid = last[5]
+        else:
+            key = (classname, path, markers)
+            gid = self._group_ids.get(key)
+            if gid is None:
+                gid = self._group_ids[key] = len(self._groups)
+                self._groups.append(key)
+        self._last = (prefix, pid, classname, path, markers, gid)
         index = self._index[pid]
         row = index.get(name)
         code = _CODE[outcome]
