@@ -4,7 +4,8 @@ Generates a 100k-testcase, ~40 MB JUnit file (1,000 suites; 88 % passed,
 5 % failed with a traceback, 2 % errors, 5 % skipped; a third carry
 <system-out>), then measures each reader in a fresh child process, in
 turns (A B C D, A B C D, …), and prints the best in-process time and the
-peak RSS (ru_maxrss) of each, with ratios against both anchors:
+CPU time and the peak RSS (ru_maxrss) of each, with ratios against both
+anchors (CPU time is the steadier figure on a busy machine):
 
   lxml         lxml.etree.iterparse(tag="testcase"), clearing as it goes (anchor)
   junitparser  junitparser.JUnitXml.fromfile: the whole tree (anchor)
@@ -260,20 +261,21 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"readers disagree: {counts}")
     print(f"counts (all readers agree): {counts['parse']}")
     best = {m: min(r["seconds"] for r in rs) for m, rs in results.items()}
+    cpu = {m: min(r["cpu"] for r in rs) for m, rs in results.items()}
     peak = {m: min(r["rss_mib"] for r in rs) for m, rs in results.items()}
     print(
-        f"{'reader':<12} {'time s':>7} {'peak MiB':>9} {'t/lxml':>7} {'t/jp':>6} {'m/lxml':>7} {'m/jp':>6}"
+        f"{'reader':<12} {'time s':>7} {'cpu s':>6} {'peak MiB':>9} {'t/lxml':>7} {'t/jp':>6} {'m/lxml':>7} {'m/jp':>6}"
     )
     for mode in MODES:
         if mode == "python":
-            print(f"{mode:<12} {'':>7} {peak[mode]:>9.1f}   (interpreter alone)")
+            print(f"{mode:<12} {'':>7} {'':>6} {peak[mode]:>9.1f}   (interpreter alone)")
             continue
         print(
-            f"{mode:<12} {best[mode]:>7.3f} {peak[mode]:>9.1f} "
+            f"{mode:<12} {best[mode]:>7.3f} {cpu[mode]:>6.3f} {peak[mode]:>9.1f} "
             f"{best[mode] / best['lxml']:>7.2f} {best[mode] / best['junitparser']:>6.2f} "
             f"{peak[mode] / peak['lxml']:>7.2f} {peak[mode] / peak['junitparser']:>6.2f}"
         )
-    ok_t = best["evaluate"] <= 0.45
+    ok_t = best["evaluate"] <= 0.45  # wall time; on a shared machine, read the cpu column too
     ok_m = peak["evaluate"] <= 40
     print(
         f"target evaluate <= 0.45 s: {'met' if ok_t else 'MISSED'} ({best['evaluate']:.3f} s); "

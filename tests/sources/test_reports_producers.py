@@ -171,3 +171,14 @@ def test_cucumber_mappings() -> None:
     assert records[f"{uri}::squares #2"].outcome == "failed"
     assert records[f"{uri}::multiplying wrongly"].markers == ("smoke",)
     assert records[f"{uri}::adding"].path == uri
+
+
+def test_every_mapping_is_documented() -> None:
+    from pytest_releasegate.sources import nunit2, nunit3, testng, trx
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "test-reports.md").read_text()
+    for module in (testng, nunit2, nunit3, trx):
+        for value in module._OUTCOMES:
+            assert f"`{value}`" in docs, (module.__name__, value)
+    for status in ("passed", "failed", "skipped", "pending", "undefined", "ambiguous"):
+        assert f"`{status}`" in docs
