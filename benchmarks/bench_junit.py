@@ -11,6 +11,9 @@ anchors (CPU time is the steadier figure on a busy machine):
   junitparser  junitparser.JUnitXml.fromfile: the whole tree (anchor)
   expat        pyexpat with start/end handlers that only count: the floor of
                any parser that calls Python once per element
+  lxmlrec      lxml's iterparse building the same compact records as `parse` (only
+               the common rules: failure/error/skipped, classname, time, file):
+               a lower bound for an optional lxml reader (issue 17 measured it)
   parse        pytest_releasegate.sources.junit.read_junit: records for every testcase
   evaluate     the whole evaluation: policy, Gate.run() over --input-junit, 5 tests.* rules
   python       an empty child that imports nothing (the interpreter's own RSS)
@@ -39,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("lxml", "junitparser", "expat", "parse", "evaluate", "python")
+MODES = ("lxml", "junitparser", "expat", "lxmlrec", "parse", "evaluate", "python")
 POLICY = """
 [[rule]]
 name = "failures"
@@ -163,6 +166,58 @@ def _child_expat(path: str) -> dict[str, int]:
     with open(path, "rb") as f:
         parser.ParseFile(f)
     return counts
+
+
+def _child_lxmlrec(path: str) -> dict[str, int]:
+    from lxml import etree
+
+    from pytest_releasegate.records import RecordTable
+    from pytest_releasegate.sources.junit import count_outcomes
+
+    table = RecordTable("junit:default")
+    add = table.add
+    interned: dict[str, str] = {}
+    flag_of = {"failure": 1, "error": 2, "skipped": 4}
+    for _event, el in etree.iterparse(
+        path,
+        events=("end",),
+        tag="testcase",
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+    ):
+        flags = 0
+        for child in el:
+            flags |= flag_of.get(child.tag, 0)
+        attrs = el.attrib
+        if not flags:
+            outcome = "passed"
+        elif flags & 1:
+            outcome = "failed"
+        elif flags & 2:
+            outcome = "error"
+        else:
+            outcome = "skipped"
+        classname = attrs.get("classname")
+        if classname:
+            classname = interned.setdefault(classname, classname)
+        time_ = attrs.get("time")
+        add(
+            classname,
+            attrs["name"],
+            outcome,
+            float(time_) if time_ else 0.0,
+            False,
+            classname,
+            attrs.get("file"),
+        )
+        el.clear(keep_tail=False)
+        parent = el.getparent()
+        while el.getprevious() is not None:
+            del parent[0]
+    counts = count_outcomes(table.values())
+    return {k: counts[k] for k in ("total", "failed", "error", "skipped")}
 
 
 def _child_parse(path: str) -> dict[str, int]:
