@@ -64,6 +64,12 @@ _MAX_STANDINS = 1000  # stand-in errors per suite, however large its errors= cla
 _NOT_RUN = frozenset(("notrun", "disabled", "skipped"))
 _ROOTS = ("testsuites", "testsuite")
 _SUITE_ERROR = "[suite error]"
+_OTHER_FORMATS = {
+    "testng-results": "TestNG XML",
+    "test-results": "NUnit 2 XML",
+    "test-run": "NUnit 3 XML",
+    "TestRun": "TRX",
+}
 
 # Children of <testcase> that decide its outcome, and the rerun attempts
 # Surefire and others record inside a single testcase.
@@ -167,7 +173,9 @@ def _handlers(
             suite_file = attrs.get("file") or suite_file
             suites.append([depth, attrs.get("name"), suite_file, bad, _count(attrs), 0])
         elif depth == 1:
-            refuse(f"root element is <{tag}>, expected <testsuites> or <testsuite>")
+            other = _OTHER_FORMATS.get(tag)
+            hint = f" ({other}: read it with --input-tests)" if other else ""
+            refuse(f"root element is <{tag}>, expected <testsuites> or <testsuite>{hint}")
         elif (tag == "error" or tag == "failure") and suites[-1][0] == depth - 1:
             suite = suites[-1]
             suite[5] += 1

@@ -137,3 +137,12 @@ def test_a_large_cucumber_file_within_the_bounds_is_read(tmp_path: Path) -> None
     path = tmp_path / "big.json"
     path.write_text(json.dumps(doc))
     assert len(read_report(path)) == 2000
+
+
+def test_input_junit_points_other_formats_to_input_tests(tmp_path: Path) -> None:
+    from pytest_releasegate.sources.junit import JUnitError, read_junit
+
+    path = tmp_path / "testng-results.xml"
+    path.write_bytes(b'<testng-results total="0"/>')
+    with pytest.raises(JUnitError, match=r"\(TestNG XML: read it with --input-tests\)"):
+        read_junit(path)
