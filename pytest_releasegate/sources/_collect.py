@@ -44,6 +44,7 @@ class Collector:
         classname: str | None = None,
         file: str | None = None,
         markers: tuple[str, ...] = (),
+        flaky: bool = False,
     ) -> None:
         if self.repeats == "number" and nodeid in self.records:
             n = self.seen.get(nodeid, 1) + 1
@@ -57,7 +58,7 @@ class Collector:
             name,
             outcome,
             duration if 0.0 <= duration < math.inf else 0.0,
-            False,
+            flaky,
             classname or None,
             self.paths(file or None),
             markers,

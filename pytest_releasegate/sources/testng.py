@@ -15,7 +15,10 @@ F, Skips: S``) and its exit code (docs/test-reports.md, "TestNG"):
   TestNG's "Configuration Failures" line shows it;
 * each invocation is a test: a data-provider row is ``CLASS::METHOD(ARGS)``,
   a repeated invocation without arguments ``CLASS::METHOD #2``, ``#3`` …;
-* the groups a method belongs to are its markers (``select.marker``).
+* the groups a method belongs to are its markers (``select.marker``);
+* an attempt TestNG 7 retried (``retried="true"``, written as ``SKIP``) is
+  not a test of its own: the attempt after it counts, flaky when it passed,
+  as JUnit reruns are.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def _handlers(
     parser: expat.XMLParserType, refuse: Refuse, source: str, rootdir: str | None
 ) -> Callable[[], RecordTable]:
     out = Collector(source, rootdir, repeats="number")
+    retried: dict[str, float] = {}  # nodeid → seconds spent in retried attempts
     groups: dict[tuple[str, str], list[str]] = {}
     stack: list[str] = []
     state: dict[str, object] = {"class": None, "method": None, "group": None}
@@ -90,11 +94,16 @@ def _handlers(
             attrs = state["method"]
             state["method"] = None
             assert isinstance(attrs, dict)
-            _add(out, str(state["class"] or ""), attrs, params, groups)
+            _add(out, str(state["class"] or ""), attrs, params, groups, retried)
+
+    def finish() -> RecordTable:
+        for nodeid, spent in retried.items():  # retried, and no later attempt written
+            out.add(nodeid, "failed", spent, classname=nodeid.partition("::")[0] or None)
+        return out.records
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    return lambda: out.records
+    return finish
 
 
 def _add(
@@ -103,6 +112,7 @@ def _add(
     attrs: dict[str, str],
     params: list[str],
     groups: dict[tuple[str, str], list[str]],
+    retried: dict[str, float],
 ) -> None:
     name = attrs["name"]
     status = attrs.get("status", "")
@@ -113,6 +123,12 @@ def _add(
             out.add(f"{base} [config]", "error", duration, classname=classname)
         return
     nodeid = f"{base}({', '.join(params)})" if params else base
+    if attrs.get("retried") == "true":
+        retried[nodeid] = retried.get(nodeid, 0.0) + duration
+        return
     outcome = _OUTCOMES.get(status, "error")  # an unknown status fails closed
     markers = tuple(groups.get((classname, name), ()))
-    out.add(nodeid, outcome, duration, classname=classname, markers=markers)
+    earlier = retried.pop(nodeid, None)
+    flaky = earlier is not None and outcome == "passed"
+    duration += earlier or 0.0
+    out.add(nodeid, outcome, duration, classname=classname, markers=markers, flaky=flaky)

@@ -146,3 +146,23 @@ def test_input_junit_points_other_formats_to_input_tests(tmp_path: Path) -> None
     path.write_bytes(b'<testng-results total="0"/>')
     with pytest.raises(JUnitError, match=r"\(TestNG XML: read it with --input-tests\)"):
         read_junit(path)
+
+
+def test_testng_retried_attempts_are_one_flaky_test(tmp_path: Path) -> None:
+    # TestNG 7 writes each retried attempt as SKIP with retried="true".
+    path = tmp_path / "testng-results.xml"
+    path.write_text(
+        '<testng-results><suite name="s"><test name="t"><class name="c.T">'
+        '<test-method name="flaky" status="SKIP" retried="true" duration-ms="5"/>'
+        '<test-method name="flaky" status="PASS" duration-ms="7"/>'
+        '<test-method name="broken" status="SKIP" retried="true" duration-ms="1"/>'
+        '<test-method name="broken" status="FAIL" duration-ms="1"/>'
+        '<test-method name="lost" status="SKIP" retried="true" duration-ms="1"/>'
+        "</class></test></suite></testng-results>"
+    )
+    records = read_report(path)
+    assert sorted(records) == ["c.T::broken", "c.T::flaky", "c.T::lost"]
+    assert records["c.T::flaky"].outcome == "passed" and records["c.T::flaky"].flaky
+    assert records["c.T::flaky"].duration == pytest.approx(0.012)
+    assert records["c.T::broken"].outcome == "failed" and not records["c.T::broken"].flaky
+    assert records["c.T::lost"].outcome == "failed"
