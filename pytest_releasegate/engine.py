@@ -103,11 +103,27 @@ class Gate:
             self.results.add(record)
 
     def _call_each(self, hookname: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every implementation separately so one broken plugin cannot hide the rest."""
-        results = []
-        for impl in reversed(getattr(self.pm.hook, hookname).get_hookimpls()):
+        """Call every implementation separately so one broken plugin cannot hide the rest.
+
+        Each call goes through pluggy (a subset hook caller holding that one
+        plugin), so tracing and call monitoring see it; wrappers of these hooks
+        are refused when registered (`manager.PluginManager`). Results come in
+        pluggy's call order (tryfirst first, then latest registered first).
+        """
+        results: list[tuple[str, Any]] = []
+        impls = getattr(self.pm.hook, hookname).get_hookimpls()
+        plugins = [impl.plugin for impl in impls]
+        for impl in reversed(impls):
+            if impl.hookwrapper or impl.wrapper:  # a manager of our own refuses these
+                self.warnings.append(
+                    f"plugin {impl.plugin_name!r}: {hookname} wrapper ignored (not supported)"
+                )
+                continue
+            others = [p for p in plugins if p is not impl.plugin]
+            caller = self.pm.subset_hook_caller(hookname, remove_plugins=others)
             try:
-                value = impl.function(**{k: kwargs[k] for k in impl.argnames})
+                answers = caller(**kwargs)
+                value = answers[0] if answers else None
             except Exception as exc:  # noqa: BLE001 - fail closed, keep the others
                 self.warnings.append(f"plugin {impl.plugin_name!r} failed in {hookname}: {exc!r}")
                 self.data.setdefault("_internal_errors", []).append(traceback.format_exc())

@@ -10,6 +10,12 @@ group::
 Every hook receives the running :class:`~pytest_releasegate.engine.Gate`,
 which carries the options, the project root and the collected data. See
 ``examples/custom-plugin/`` for a complete example.
+
+``releasegate_collect``, ``releasegate_metrics``, ``releasegate_context``
+and ``releasegate_publish`` are called one implementation at a time, each
+through pluggy: an exception in one plugin becomes a verdict warning (and,
+for a sink, "could not publish") and the others still run. Wrappers
+(``wrapper=True``) of these four hooks are refused when registered.
 """
 
 from __future__ import annotations

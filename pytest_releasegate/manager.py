@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import pluggy
 
@@ -26,6 +27,36 @@ LAZY = (
 )
 BUILTINS = CORE + LAZY
 ENTRY_POINT_GROUP = "releasegate"
+#: Hooks whose implementations the gate calls one at a time (`Gate.call_each`), so that
+#: one failing plugin can neither hide the others' data nor stop the other sinks.
+ISOLATED_HOOKS = frozenset(
+    {"releasegate_collect", "releasegate_metrics", "releasegate_context", "releasegate_publish"}
+)
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, refusing what the gate cannot honour.
+
+    A wrapper (``wrapper=True`` / ``hookwrapper=True``) of an isolated hook
+    would wrap each implementation on its own rather than the whole call, so
+    registering one is a PluginValidationError naming the plugin and the hook.
+    """
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        registered = super().register(plugin, name)
+        for caller in self.get_hookcallers(plugin) or ():
+            if caller.name not in ISOLATED_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                    self.unregister(plugin)
+                    raise pluggy.PluginValidationError(
+                        plugin,
+                        f"plugin {impl.plugin_name!r}: {caller.name} cannot be a wrapper: "
+                        "the gate calls each implementation on its own, so that one failing "
+                        "plugin cannot hide the others; implement it as a plain hook",
+                    )
+        return registered
 
 
 def get_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
@@ -33,7 +64,7 @@ def get_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
 
     No module-global state: each gate gets its own manager.
     """
-    pm = pluggy.PluginManager("releasegate")
+    pm = PluginManager("releasegate")
     pm.add_hookspecs(hookspecs)
     for name in CORE:
         register_builtin(pm, name)

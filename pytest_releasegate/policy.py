@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
+from .model import SELECT_KEYS, Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
+from .sections import BAKE_DEFAULTS, SMOKE_DEFAULTS, AlarmsConfig, BakeConfig, SmokeCheck
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,7 +51,6 @@ RULE_KEYS = (
     "waiver",
     "base",
 )
-SELECT_KEYS = ("source", "marker", "path", "nodeid", "classname", "name")
 WAIVER_KEYS = ("reason", "expires")
 QUARANTINE_KEYS = ("nodeid", "reason", "expires")
 PROFILE_KEYS = ("rules", "description")
@@ -105,9 +105,9 @@ class Policy:
     baseline: str | None = None
     warn_as: str = "success"
     quarantine: tuple[Quarantine, ...] = ()
-    smoke: tuple[Mapping[str, Any], ...] = ()
-    bake: Mapping[str, Any] | None = None
-    alarms: Mapping[str, Any] | None = None
+    smoke: tuple[SmokeCheck, ...] = ()
+    bake: BakeConfig | None = None
+    alarms: AlarmsConfig | None = None
 
     @property
     def display_source(self) -> str:
@@ -339,7 +339,7 @@ def parse_policy(
                 None,
                 "add [[tool.releasegate.smoke]] checks or remove [bake]",
             )
-        rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0, profiles=bake.get("profiles")))
+        rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0, profiles=bake.profiles))
 
     profiles: dict[str, tuple[str, ...] | None] = {}
     for pname, ptable in profile_tables.items():
@@ -703,7 +703,7 @@ def parse_duration(value: Any) -> float | None:
     return sum(float(n) * scale[u] for n, u in parts)
 
 
-def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[Mapping[str, Any], ...]:
+def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[SmokeCheck, ...]:
     where = f"{prefix}smoke"
     if not isinstance(value, list) or not all(isinstance(s, dict) for s in value):
         ck.err(None, where, "must be an array of tables ([[...smoke]])")
@@ -716,6 +716,7 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[Mapping[str, An
             if isinstance(check.get("name"), str)
             else f"smoke #{index}"
         )
+        before = len(ck.problems)
         ck.keys(check, SMOKE_KEYS, label, "")
         name = check.get("name", f"check-{index}")
         if not isinstance(name, str) or not name:
@@ -725,7 +726,7 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[Mapping[str, An
         names.add(str(name))
         if not isinstance(check.get("url"), str) or not check.get("url"):
             ck.err(label, "url", 'missing: the URL to check, e.g. "{base_url}/health"')
-        method = check.get("method", "GET")
+        method = check.get("method", SMOKE_DEFAULTS["method"])
         if not isinstance(method, str) or method.upper() not in (
             "GET",
             "HEAD",
@@ -739,7 +740,7 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[Mapping[str, An
         headers = check.get("headers", {})
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             ck.err(label, "headers", "must be a table of strings")
-        status = check.get("expect-status", "2xx")
+        status = check.get("expect-status", SMOKE_DEFAULTS["expect-status"])
         if not _valid_status(status):
             ck.err(
                 label,
@@ -757,18 +758,19 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[Mapping[str, An
                 re.compile(check["expect-body-regex"])
             except re.error as exc:
                 ck.err(label, "expect-body-regex", f"not a valid regular expression: {exc}")
-        timeout = check.get("timeout", 5.0)
+        timeout = check.get("timeout", SMOKE_DEFAULTS["timeout"])
         if not _is_number(timeout) or timeout <= 0:
             ck.err(label, "timeout", "must be a positive number of seconds")
-        retries = check.get("retries", 0)
+        retries = check.get("retries", SMOKE_DEFAULTS["retries"])
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             ck.err(label, "retries", "must be a whole number >= 0")
-        backoff = check.get("backoff", 0.2)
+        backoff = check.get("backoff", SMOKE_DEFAULTS["backoff"])
         if not _is_number(backoff) or backoff < 0:
             ck.err(label, "backoff", "must be a number of seconds >= 0")
         if "verify" in check and not isinstance(check["verify"], (bool, str)):
             ck.err(label, "verify", "must be true/false or a CA bundle path")
-        out.append(dict(check, name=name))
+        if len(ck.problems) == before:  # a bad check is reported, never built
+            out.append(SmokeCheck.from_table(dict(check, name=name)))
     return tuple(out)
 
 
@@ -784,7 +786,7 @@ def _valid_status(status: Any) -> bool:
 
 def _parse_bake(
     ck: _Checker, value: Any, prefix: str, known_profiles: list[str]
-) -> Mapping[str, Any] | None:
+) -> BakeConfig | None:
     if value is None:
         return None
     where = f"{prefix}bake."
@@ -793,7 +795,7 @@ def _parse_bake(
         return None
     ck.keys(value, BAKE_KEYS, "bake", "")
     out: dict[str, Any] = {}
-    for key, default in (("duration", None), ("interval", 30.0)):
+    for key, default in (("duration", None), ("interval", BAKE_DEFAULTS["interval"])):
         raw = value.get(key, default)
         if raw is None:
             ck.err("bake", key, 'missing: how long to bake, e.g. "10m"')
@@ -811,12 +813,12 @@ def _parse_bake(
             out[key] = seconds
     if out.get("interval") is not None and out["interval"] <= 0:
         ck.err("bake", "interval", "must be greater than zero")
-    rate = value.get("max-error-rate", 0.0)
+    rate = value.get("max-error-rate", BAKE_DEFAULTS["max-error-rate"])
     if not _is_number(rate) or not 0 <= rate <= 100:
         ck.err("bake", "max-error-rate", "must be a percent between 0 and 100")
     out["max-error-rate"] = rate
     for key in ("consecutive-failure-limit", "consecutive-success-limit"):
-        n = value.get(key, 0)
+        n = value.get(key, BAKE_DEFAULTS[key])
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             ck.err("bake", key, "must be a whole number >= 0")
         out[key] = n
@@ -835,10 +837,22 @@ def _parse_bake(
                         "bake", "profiles", f"unknown profile {p!r}", _suggest(p, known_profiles)
                     )
             out["profiles"] = tuple(profiles)
-    return out
+    return BakeConfig(
+        duration=float(out.get("duration") or 0.0),
+        interval=float(out.get("interval", BAKE_DEFAULTS["interval"])),
+        max_error_rate=float(rate) if _is_number(rate) else 0.0,
+        consecutive_failure_limit=_whole(out["consecutive-failure-limit"]),
+        consecutive_success_limit=_whole(out["consecutive-success-limit"]),
+        profiles=out.get("profiles"),
+    )
 
 
-def _parse_alarms(ck: _Checker, value: Any, prefix: str) -> Mapping[str, Any] | None:
+def _whole(value: Any) -> int:
+    """An int for a value already checked (a bad one is reported, never used)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _parse_alarms(ck: _Checker, value: Any, prefix: str) -> AlarmsConfig | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -855,12 +869,11 @@ def _parse_alarms(ck: _Checker, value: Any, prefix: str) -> Mapping[str, Any] | 
         alarm_prefix = None
     if not names and alarm_prefix is None:
         ck.err("alarms", "names", "name the alarms to watch (`names`, `prefix` or both)")
-    out: dict[str, Any] = {"names": list(names), "prefix": alarm_prefix}
-    if "region" in value:
-        if not isinstance(value["region"], str) or not value["region"]:
-            ck.err("alarms", "region", "must be an AWS region name such as 'eu-west-1'")
-        out["region"] = value["region"]
-    return out
+    region = value.get("region")
+    if region is not None and (not isinstance(region, str) or not region):
+        ck.err("alarms", "region", "must be an AWS region name such as 'eu-west-1'")
+        region = None
+    return AlarmsConfig(names=tuple(names), prefix=alarm_prefix, region=region)
 
 
 # -- messages ----------------------------------------------------------------

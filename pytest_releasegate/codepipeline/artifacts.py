@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .results import FailureType, JobFailure, error_code
+from .worker_options import DEFAULTS
 
 VERDICT_JSON = "verdict.json"
 VERDICT_JUNIT = "releasegate-junit.xml"
@@ -92,28 +93,33 @@ def s3_client(
     *,
     region: str | None = None,
     endpoint_url: str | None = None,
+    session: Any = None,
 ) -> Any:
-    """An S3 client of its own session built from the job's credentials (SigV4).
+    """An S3 client carrying only the job's credentials (SigV4, standard retries).
 
-    Region and ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` come from the
-    standard configuration chain; no other credential is looked up.
+    ``session`` (a boto3 session) saves reloading the service model per client;
+    by default each client gets a session of its own. Region and
+    ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` come from the standard
+    configuration chain; no other credential is looked up.
     """
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session(
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-        aws_session_token=credentials.session_token,
-        region_name=region,
-    )
     config = Config(
         signature_version="s3v4",
         retries={"mode": "standard"},
         connect_timeout=10,
         read_timeout=60,
     )
-    return session.client("s3", endpoint_url=endpoint_url, config=config)
+    return (session or boto3.session.Session()).client(
+        "s3",
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=config,
+    )
 
 
 # -- S3 errors ----------------------------------------------------------------
@@ -158,9 +164,9 @@ def map_s3_error(exc: BaseException, what: str) -> ArtifactError:
 class UnzipLimits:
     """Caps on what an artifact may unpack to."""
 
-    max_files: int = 20_000
-    max_total_bytes: int = 1 << 30  # inflated, all members together
-    max_archive_bytes: int = 1 << 30  # the zip as downloaded
+    max_files: int = DEFAULTS["max_artifact_files"]
+    max_total_bytes: int = DEFAULTS["max_artifact_bytes"]  # inflated, all members together
+    max_archive_bytes: int = DEFAULTS["max_artifact_bytes"]  # the zip as downloaded
 
 
 def download(client: Any, location: S3Location, target: Path, *, limit: int) -> int:

@@ -1,17 +1,13 @@
 """The gate child of one job: its environment, its time limit, its shutdown.
 
-The command line, the job's parameters and the continuation-token format come
-from :mod:`pytest_releasegate.codepipeline.job` (shared with the Lambda handler). What
-the long-running worker adds:
-
-* :func:`child_environ` — no AWS credential of any kind: on top of the shared
-  drop list, every ``AWS_*`` variable but the region, any variable holding a
-  known secret, the SDKs' credential files pointed at ``os.devnull`` and the
-  instance-metadata lookup off (so an SDK in the child finds nothing by
-  itself, even with the worker's HOME);
+* :func:`child_environ` — no AWS credential of any kind: every ``AWS_*``
+  variable but the region, the job id and the runner's own ``RELEASEGATE_*``
+  parameters, any variable holding a known secret; the SDKs' credential files
+  pointed at ``os.devnull`` and the instance-metadata lookup off (so an SDK
+  in the child finds nothing by itself, even with the parent's HOME);
 * :func:`run_child` — the child in a session of its own, killed as a process
-  group at its time limit, or by :class:`Children` when the worker shuts down;
-* :func:`fit_token` — a bake state trimmed until it fits a continuation token.
+  group at its time limit, or by :class:`Children` (the launcher) when the
+  worker shuts down.
 """
 
 from __future__ import annotations
@@ -25,16 +21,27 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .job import CHILD_ENV_DROP, encode_token
-from .job import child_environ as shared_child_environ
+from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
 from .results import FailureType, JobFailure
 
-#: Worker variables a child must not inherit: its parameters come from the job.
-_NOT_INHERITED = frozenset({"RELEASEGATE_PROFILE", "RELEASEGATE_BASE_URL"}) | CHILD_ENV_DROP
+#: Variables a child never inherits: the job id (the parent publishes, the child
+#: must not), the parent's gate parameters (the job's own decide) and the
+#: bake hand-over (the runner sets it per job).
+NOT_INHERITED = frozenset(
+    {
+        "RELEASEGATE_CODEPIPELINE_JOB_ID",
+        "RELEASEGATE_PROFILE",
+        "RELEASEGATE_BASE_URL",
+        STATE_IN_ENV,
+        STATE_OUT_ENV,
+        UNTIL_ENV,
+    }
+)
 #: The AWS variables a child keeps: where, never who.
-_AWS_KEPT = frozenset({"AWS_REGION", "AWS_DEFAULT_REGION"})
+AWS_KEPT = frozenset({"AWS_REGION", "AWS_DEFAULT_REGION"})
+#: Seconds a child gets between SIGTERM and SIGKILL at its time limit.
+KILL_GRACE = 3.0
 
 
 def child_environ(
@@ -43,21 +50,20 @@ def child_environ(
     secrets: Sequence[str] = (),
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of a gate child: ``base`` without credentials.
+    """The environment of a gate child: ``base`` without credentials, plus ``extra``.
 
     Drops every ``AWS_*`` variable but the region (keys, session tokens,
     ``AWS_PROFILE``, container and web-identity credential URIs and files),
-    the worker's own ``RELEASEGATE_*`` parameters, and any variable whose value
-    holds one of ``secrets``; points the SDKs' credential files at
-    ``os.devnull`` and switches the instance-metadata lookup off, so an SDK in
-    the child finds no credential by itself. PATH, HOME, LANG and the rest
+    :data:`NOT_INHERITED`, and any variable whose value holds one of
+    ``secrets``; points the SDKs' credential files at ``os.devnull`` and
+    switches the instance-metadata lookup off. PATH, HOME, LANG and the rest
     are kept.
     """
     env = {
         k: v
-        for k, v in shared_child_environ(base).items()
-        if not (k.startswith("AWS_") and k not in _AWS_KEPT)
-        and k not in _NOT_INHERITED
+        for k, v in base.items()
+        if not (k.startswith("AWS_") and k not in AWS_KEPT)
+        and k not in NOT_INHERITED
         and not any(s and s in v for s in secrets)
     }
     env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
@@ -103,7 +109,8 @@ def tail(path: Path, limit: int = 3000) -> str:
 
 
 class Children:
-    """The gate children running now, so that a shutdown can stop them all at once."""
+    """The launcher's record of the gate children running now, so that a shutdown
+    can stop them all at once (the worker on SIGTERM; the Lambda never aborts)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -153,7 +160,7 @@ def run_child(
     output: Path,
     timeout: float,
     children: Children,
-    kill_grace: float = 3.0,
+    kill_grace: float = KILL_GRACE,
 ) -> ChildRun:
     """Run ``command`` in a new session; kill its process group at ``timeout``.
 
@@ -172,12 +179,14 @@ def run_child(
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True,  # its own process group: a time limit stops it all
                 close_fds=True,
             )
     except OSError as exc:
         raise JobFailure(
-            FailureType.SYSTEM_UNAVAILABLE, f"cannot start the gate run: {exc.strerror or exc}"
+            FailureType.SYSTEM_UNAVAILABLE,
+            f"cannot start the gate run ({command[0]}): {type(exc).__name__}: "
+            f"{exc.strerror or exc}",
         ) from None
     children.add(proc)
     timed_out = False
@@ -198,21 +207,3 @@ def run_child(
         aborted=aborted,
         output_tail=tail(output),
     )
-
-
-# -- continuation tokens --------------------------------------------------------
-
-
-def fit_token(payload: dict[str, Any], key: str = "bake") -> str:
-    """``payload`` as a continuation token (:func:`.job.encode_token`);
-    when too long, the bake state's kept failure messages are dropped one by one
-    (counted in ``failures_dropped``) until it fits. JobFailure when nothing helps."""
-    state = payload.get(key)
-    while True:
-        try:
-            return encode_token(payload)
-        except JobFailure:
-            if not isinstance(state, dict) or not state.get("failures"):
-                raise
-            state["failures"].pop()
-            state["failures_dropped"] = int(state.get("failures_dropped", 0)) + 1

@@ -14,18 +14,21 @@ output artifact (SSE-KMS) and puts exactly one result on the job. A bake
 that outlasts the invocation is handed on in a continuation token and
 resumed by the next one. Any failure on the way is a failure result: the job
 never waits for its timeout. The event carries credentials and is never
-logged. See ``docs/codepipeline.md``.
+logged. The work is the job runner's (:mod:`.runner`), the same as the job
+worker's; the handler configures it with the invocation's remaining time and
+the event's credentials. Log lines are the runner's JSON events, on stdout
+(CloudWatch Logs). See ``docs/codepipeline.md``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
-
-log = logging.getLogger("pytest_releasegate.codepipeline")
 
 #: Used when the context does not say how long is left (a direct call in a test).
 DEFAULT_TIME_LEFT = 300.0
@@ -50,41 +53,45 @@ def handle(
     Returns a small summary (job id, what was put) for the invocation's log;
     CodePipeline itself only reads the result calls.
     """
+    from .log import EventLog
+
     _quiet_logging()
+    log = EventLog("json", stream=sys.stdout)
     job = event.get("CodePipeline.job") if isinstance(event, Mapping) else None
     job_id = job.get("id") if isinstance(job, Mapping) else None
     if not isinstance(job_id, str) or not job_id:
         # Nothing to close: say so without echoing the event (it may hold credentials).
-        log.error("not a CodePipeline.job event: no job id; nothing published")
+        log.error("lambda.not_a_job", reason="not a CodePipeline.job event: no job id")
         return {"job_id": None, "result": None, "problem": "not a CodePipeline.job event"}
     data = job.get("data") if isinstance(job, Mapping) else None
     data = data if isinstance(data, Mapping) else {}
     external_id = getattr(context, "aws_request_id", None) or None
-    from .job import JobSetup, internal_failure, process_job, publish_outcome
+    from .parameters import lambda_parameters
     from .results import PublishError, jobs_for
+    from .runner import InvocationBudget, JobRunner, JobSettings
 
     try:
         client = jobs_for(job_id, jobs)
     except PublishError as exc:
-        log.error("job %s: %s", job_id, exc)
+        log.error("job.publish_failed", job_id=job_id, reason=str(exc))
         return {"job_id": job_id, "result": None, "problem": str(exc)}
-    try:
-        setup = JobSetup(
-            jobs=client,
-            time_left=lambda: _time_left(context),
-            environ=dict(os.environ if environ is None else environ),
-            tempdir=tempdir,
-        )
-        if pytest_command is not None:
-            setup.pytest_command = list(pytest_command)
-        outcome = process_job(job_id, data, setup, external_id=external_id)
-    except Exception as exc:  # noqa: BLE001 - every fault becomes a result
-        outcome = publish_outcome(job_id, internal_failure(job_id, exc, external_id), client)
+    settings = JobSettings(
+        budget=InvocationBudget(lambda: _time_left(context)),
+        parameters=lambda_parameters,
+        credentials_max_age=None,  # the event's credentials outlast an invocation
+        work_root=Path(tempdir) if tempdir else None,
+    )
+    if pytest_command is not None:
+        settings = dataclasses.replace(settings, pytest_command=tuple(pytest_command))
+    runner = JobRunner(
+        client, settings, log, environ=dict(os.environ if environ is None else environ)
+    )
+    outcome = runner.run({"id": job_id, "data": data}, external_id=external_id)
     summary: dict[str, Any] = {
         "job_id": job_id,
-        "result": outcome.kind if outcome.published else None,
-        "failure_type": outcome.request.failure_type,
-        "verdict": outcome.verdict.verdict.value if outcome.verdict else None,
+        "result": outcome.result if outcome.recorded else None,
+        "failure_type": outcome.failure_type,
+        "verdict": outcome.verdict,
     }
     if outcome.problem:
         summary["problem"] = outcome.problem
@@ -99,14 +106,7 @@ def _time_left(context: Any) -> float:
 
 
 def _quiet_logging() -> None:
-    """Our INFO lines reach CloudWatch; botocore's debug output (which could show
-    request bodies) stays off whatever the root logger says."""
-    logging.getLogger("botocore").setLevel(logging.WARNING)
-    logging.getLogger("boto3").setLevel(logging.WARNING)
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
-    if not logging.getLogger().handlers and not log.handlers:
-        handler_ = logging.StreamHandler(sys.stdout)
-        handler_.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-        log.addHandler(handler_)
-    if log.level == logging.NOTSET:
-        log.setLevel(logging.INFO)
+    """botocore's debug output (which could show request bodies) stays off whatever
+    the root logger says."""
+    for name in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -8,7 +8,7 @@ jobs at once as ``--concurrency`` allows. The loop:
   ``--poll-interval`` seconds ± 50 % jitter while the queue is empty, at once
   while it is not; throttling, 5xx and connection errors back off
   exponentially with full jitter (``U(0, min(cap, interval·2ⁿ))``);
-* each job runs on a thread of its own (:mod:`.worker_job`): acknowledged
+* each job runs on a thread of its own (:mod:`.runner`, shared with the Lambda):
   with its nonce, then owned until its one result is recorded;
 * SIGTERM / SIGINT stop the polling; jobs in hand get ``--grace-period``
   seconds to finish, after which their gate runs are killed and they get a
@@ -39,13 +39,15 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..model import ExitCode
-from .action_type import CATEGORIES, check_type_id
+from .action_type import check_type_id
 from .log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redactor
+from .worker_options import DEFAULTS
+from .worker_options import add_arguments as add_worker_options
 
 if TYPE_CHECKING:
     from .child import Children
     from .results import CodePipelineJobs
-    from .worker_job import JobRunner, JobSettings, OneResult
+    from .runner import JobRunner, JobSettings, OneResult
 
 
 _QUERY_VALUE = re.compile(r"[A-Za-z0-9_-]{1,50}")
@@ -57,26 +59,26 @@ class UsageError(Exception):
 
 @dataclass
 class WorkerConfig:
-    """The worker's options (``releasegate worker --help``)."""
+    """The worker's options (``releasegate worker --help``); defaults: :mod:`.worker_options`."""
 
     provider: str
-    category: str = "Test"
-    version: str = "1"
-    query: tuple[str, str] | None = None
-    concurrency: int = 1
-    poll_interval: float = 10.0
-    max_backoff: float = 120.0
-    job_timeout: float = 3600.0
-    grace_period: float = 60.0
-    bake_pass: float = 600.0
-    credentials_max_age: float = 600.0
-    max_artifact_bytes: int = 1 << 30
-    max_artifact_files: int = 20_000
-    once: bool = False
-    log_format: str = "text"
-    health_port: int | None = None
-    work_dir: Path | None = None
-    jitter_seed: int | None = None
+    category: str = DEFAULTS["category"]
+    version: str = DEFAULTS["version"]
+    query: tuple[str, str] | None = DEFAULTS["query"]
+    concurrency: int = DEFAULTS["concurrency"]
+    poll_interval: float = DEFAULTS["poll_interval"]
+    max_backoff: float = DEFAULTS["max_backoff"]
+    job_timeout: float = DEFAULTS["job_timeout"]
+    grace_period: float = DEFAULTS["grace_period"]
+    bake_pass: float = DEFAULTS["bake_pass"]
+    credentials_max_age: float = DEFAULTS["credentials_max_age"]
+    max_artifact_bytes: int = DEFAULTS["max_artifact_bytes"]
+    max_artifact_files: int = DEFAULTS["max_artifact_files"]
+    once: bool = DEFAULTS["once"]
+    log_format: str = DEFAULTS["log_format"]
+    health_port: int | None = DEFAULTS["health_port"]
+    work_dir: Path | None = DEFAULTS["work_dir"]
+    jitter_seed: int | None = DEFAULTS["jitter_seed"]
 
     @property
     def action_type_id(self) -> dict[str, str]:
@@ -129,7 +131,7 @@ class Worker:
         sleep: Callable[[float], bool] | None = None,
     ) -> None:
         from .child import Children
-        from .worker_job import JobRunner
+        from .runner import JobRunner
 
         self.config = config
         self.jobs = jobs
@@ -338,129 +340,18 @@ class Worker:
 # -- the command -------------------------------------------------------------------
 
 
-def _query(value: str) -> tuple[str, str]:
-    key, sep, val = value.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {value!r}")
-    return key, val
-
-
-def _positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {value!r}")
-    return number
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Poll CodePipeline for jobs of a custom action type, run the release gate on "
         "each job's input artifact in a child process, and put one result on each job."
     )
-    a = parser.add_argument
-    a("--provider", required=True, help="the custom action type's provider (e.g. ReleaseGate)")
-    a("--category", default="Test", choices=CATEGORIES, help="its category (default: Test)")
-    a("--version", default="1", help="its version (default: 1)")
-    a(
-        "--query",
-        metavar="KEY=VALUE",
-        type=_query,
-        help="take only jobs whose queryable property KEY equals VALUE (required when the "
-        "action type has one, as GateId of register-action-type)",
-    )
-    a("--concurrency", type=int, default=1, metavar="N", help="jobs at once (default: 1)")
-    a(
-        "--poll-interval",
-        type=_positive_float,
-        default=10.0,
-        metavar="S",
-        help="seconds between polls while the queue is empty, ±50%% jitter (default: 10)",
-    )
-    a(
-        "--max-backoff",
-        type=_positive_float,
-        default=120.0,
-        metavar="S",
-        help="longest wait after throttling or a service error (default: 120)",
-    )
-    a(
-        "--job-timeout",
-        type=_positive_float,
-        default=3600.0,
-        metavar="S",
-        help="time limit of one gate run; its process group is killed then (default: 3600)",
-    )
-    a(
-        "--grace-period",
-        type=_positive_float,
-        default=60.0,
-        metavar="S",
-        help="on SIGTERM/SIGINT, time the jobs in hand get to finish (default: 60)",
-    )
-    a(
-        "--bake-pass",
-        type=_positive_float,
-        default=600.0,
-        metavar="S",
-        help="bake rounds one job may run before handing over in a continuation (default: 600)",
-    )
-    a(
-        "--credentials-max-age",
-        type=_positive_float,
-        default=600.0,
-        metavar="S",
-        help="refresh a job's artifact credentials (GetJobDetails) after this long (default: 600)",
-    )
-    a(
-        "--max-artifact-size",
-        type=int,
-        default=1 << 30,
-        metavar="BYTES",
-        help="cap on the input artifact, zipped and unpacked (default: 1 GiB)",
-    )
-    a(
-        "--max-artifact-files",
-        type=int,
-        default=20_000,
-        metavar="N",
-        help="cap on the input artifact's entries (default: 20000)",
-    )
-    a("--once", action="store_true", help="one poll: work the jobs it returns, then exit")
-    a("--log-format", choices=("text", "json"), default="text", help="log lines (default: text)")
-    a(
-        "--health-port",
-        type=int,
-        metavar="P",
-        help="answer GET /healthz on 127.0.0.1:P while the poll loop is alive (0: any port)",
-    )
-    a("--work-dir", metavar="DIR", help="where jobs unpack (default: a new temporary directory)")
-    a("--jitter-seed", type=int, help=argparse.SUPPRESS)  # reproducible jitter, for tests
+    add_worker_options(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> WorkerConfig:
-    return WorkerConfig(
-        provider=args.provider,
-        category=args.category,
-        version=args.version,
-        query=args.query,
-        concurrency=args.concurrency,
-        poll_interval=args.poll_interval,
-        max_backoff=args.max_backoff,
-        job_timeout=args.job_timeout,
-        grace_period=args.grace_period,
-        bake_pass=args.bake_pass,
-        credentials_max_age=args.credentials_max_age,
-        max_artifact_bytes=args.max_artifact_size,
-        max_artifact_files=args.max_artifact_files,
-        once=args.once,
-        log_format=args.log_format,
-        health_port=args.health_port,
-        work_dir=Path(args.work_dir) if args.work_dir else None,
-        jitter_seed=args.jitter_seed,
-    )
+    values = {name: getattr(args, name) for name in DEFAULTS}
+    values["work_dir"] = Path(values["work_dir"]) if values["work_dir"] else None
+    return WorkerConfig(**values)
 
 
 def _err(message: str) -> None:
@@ -531,8 +422,9 @@ def run(args: argparse.Namespace) -> int:
         import boto3
 
         from .artifacts import UnzipLimits
+        from .parameters import action_parameters
         from .results import Backoff, CodePipelineJobs, make_client
-        from .worker_job import JobSettings, SharedS3
+        from .runner import JobLimits, JobSettings, SharedS3
 
         session = boto3.session.Session()
         redactor.add(*_worker_secrets(session))
@@ -550,8 +442,8 @@ def run(args: argparse.Namespace) -> int:
     work_root = config.work_dir or Path(tempfile.mkdtemp(prefix="releasegate-worker-"))
     work_root.mkdir(parents=True, exist_ok=True)
     settings = JobSettings(
-        job_timeout=config.job_timeout,
-        bake_pass=config.bake_pass,
+        budget=JobLimits(job_timeout=config.job_timeout, bake_pass=config.bake_pass),
+        parameters=action_parameters,
         credentials_max_age=config.credentials_max_age,
         limits=UnzipLimits(
             max_files=config.max_artifact_files,

@@ -27,12 +27,12 @@ A rule may narrow the watched set with ``select = { name = "api-*" }``.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import catalogue, hookimpl
 from ..model import Measurement, MetricInfo, Rule, Selection
+from ..sections import AlarmsConfig
 
 if TYPE_CHECKING:
     from ..engine import Gate
@@ -66,11 +66,11 @@ def _needed(gate: Gate) -> bool:
     return any(r.metric == METRIC for r in gate.rules)
 
 
-def fetch_alarms(table: Mapping[str, Any], client: Any = None) -> AlarmSnapshot:
+def fetch_alarms(config: AlarmsConfig, client: Any = None) -> AlarmSnapshot:
     """Ask CloudWatch for the alarms of an ``[alarms]`` table (every page)."""
     out = AlarmSnapshot()
-    names = list(table.get("names") or [])
-    prefix = table.get("prefix")
+    names = list(config.names)
+    prefix = config.prefix
     try:
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError as exc:
@@ -85,7 +85,7 @@ def fetch_alarms(table: Mapping[str, Any], client: Any = None) -> AlarmSnapshot:
     prefixed = 0
     try:
         if client is None:
-            client = make_client(table.get("region"))
+            client = make_client(config.region)
         paginator = client.get_paginator("describe_alarms")
         for params in calls:
             for page in paginator.paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"], **params):
@@ -113,10 +113,10 @@ def make_client(region: str | None = None) -> Any:
 
 @hookimpl(trylast=True)
 def releasegate_collect(gate: Gate) -> None:
-    table = gate.policy.alarms
-    if table is None or not _needed(gate):
+    config = gate.policy.alarms
+    if config is None or not _needed(gate):
         return
-    gate.data[DATA_KEY] = fetch_alarms(table, gate.data.get(CLIENT_KEY))
+    gate.data[DATA_KEY] = fetch_alarms(config, gate.data.get(CLIENT_KEY))
 
 
 def _listing(names: list[str], limit: int = 5) -> str:

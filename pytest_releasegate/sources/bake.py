@@ -33,48 +33,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..sections import BakeConfig as BakeConfig  # re-exported: the bake's own name
+
 BAKE_SCHEMA = "releasegate.bake/1"
 #: Failure messages kept in the state (the first ones; the rest are counted).
 MAX_FAILURES_KEPT = 3
 #: Longest failure message kept in the state, in characters.
 MAX_FAILURE_CHARS = 240
 _EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class BakeConfig:
-    """A validated ``[bake]`` table; the default is a single pass (no bake)."""
-
-    duration: float = 0.0
-    interval: float = 30.0
-    max_error_rate: float = 0.0
-    consecutive_failure_limit: int = 0
-    consecutive_success_limit: int = 0
-
-    @property
-    def rounds(self) -> int:
-        """Rounds planned: ``ceil(duration / interval)``, at least 1."""
-        if self.interval <= 0:
-            return 1
-        # The epsilon keeps 0.5 / 0.05 (10.000000000000002) at 10 rounds.
-        return max(1, math.ceil(self.duration / self.interval - _EPS))
-
-    @property
-    def is_bake(self) -> bool:
-        return self.rounds > 1
-
-    @classmethod
-    def from_policy(cls, table: Mapping[str, Any] | None) -> BakeConfig:
-        """From ``Policy.bake`` (already validated, durations in seconds)."""
-        if not table:
-            return cls()
-        return cls(
-            duration=float(table.get("duration", 0.0)),
-            interval=float(table.get("interval", 30.0)),
-            max_error_rate=float(table.get("max-error-rate", 0.0)),
-            consecutive_failure_limit=int(table.get("consecutive-failure-limit", 0)),
-            consecutive_success_limit=int(table.get("consecutive-success-limit", 0)),
-        )
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,14 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from ..sections import SMOKE_DEFAULTS, SmokeCheck
 from .bake import Attempt, CheckResult
 
 #: Checks in flight at once (and connections kept per host).
 DEFAULT_CONCURRENCY = 32
-DEFAULT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT: float = SMOKE_DEFAULTS["timeout"]
 #: First pause between attempts; it doubles per retry up to MAX_BACKOFF.
-DEFAULT_BACKOFF = 0.2
+DEFAULT_BACKOFF: float = SMOKE_DEFAULTS["backoff"]
 MAX_BACKOFF = 5.0
 #: How much of a failing response's body a message shows.
 BODY_PREVIEW = 120
@@ -166,12 +167,12 @@ class Check:
 
     @classmethod
     def from_policy(
-        cls, table: Mapping[str, Any], base_url: str | None, environ: Mapping[str, str]
+        cls, check: SmokeCheck, base_url: str | None, environ: Mapping[str, str]
     ) -> Check:
-        """Template a validated policy table; raises CheckSetupError when it cannot run."""
-        name = str(table["name"])
+        """Template a declared check; raises CheckSetupError when it cannot run."""
+        name = check.name
         secrets: list[str] = []
-        url = str(table["url"])
+        url = check.url
         if "{base_url}" in url:
             if not base_url:
                 raise CheckSetupError(
@@ -190,26 +191,26 @@ class Check:
             )
         headers = {
             str(k): _expand(str(v), environ, f"smoke check {name!r}: header {k!r}", secrets)
-            for k, v in (table.get("headers") or {}).items()
+            for k, v in check.headers.items()
         }
-        body = table.get("body")
+        body = check.body
         if body is not None:
             body = _expand(str(body), environ, f"smoke check {name!r}: body", secrets)
         return cls(
             name=name,
-            method=str(table.get("method", "GET")).upper(),
+            method=check.method,
             url=url,
             headers=headers,
             body=body,
-            json=table.get("json"),
-            expect_status=table.get("expect-status", "2xx"),
-            expect_json=table.get("expect-json"),
-            expect_body=table.get("expect-body"),
-            expect_body_regex=table.get("expect-body-regex"),
-            timeout=float(table.get("timeout", DEFAULT_TIMEOUT)),
-            retries=int(table.get("retries", 0)),
-            backoff=float(table.get("backoff", DEFAULT_BACKOFF)),
-            verify=table.get("verify", True),
+            json=check.json,
+            expect_status=check.expect_status,
+            expect_json=check.expect_json,
+            expect_body=check.expect_body,
+            expect_body_regex=check.expect_body_regex,
+            timeout=check.timeout,
+            retries=check.retries,
+            backoff=check.backoff,
+            verify=check.verify,
             secrets=tuple(secrets),
         )
 

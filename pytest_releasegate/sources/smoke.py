@@ -35,12 +35,12 @@ from typing import TYPE_CHECKING
 
 from .. import catalogue, hookimpl
 from ..model import Measurement, MetricInfo, Rule, Selection
+from ..policy import BAKE_METRIC
 from .bake import BakeConfig, BakeState, nearest_rank, print_to_stderr, run_bake
 
 if TYPE_CHECKING:
     from ..engine import Gate
 
-BAKE_METRIC = "smoke.bake_violations"
 SMOKE_MARKER = "smoke"
 PERCENTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0}
 
@@ -89,7 +89,8 @@ def releasegate_collect(gate: Gate) -> None:
     except CheckSetupError as exc:
         gate.data[PROBLEM_KEY] = str(exc)
         return
-    config = BakeConfig.from_policy(gate.policy.bake) if BAKE_METRIC in needed else BakeConfig()
+    bake = gate.policy.bake if BAKE_METRIC in needed else None
+    config = bake or BakeConfig()
     saved = gate.data.get(STATE_KEY)
     try:
         state = BakeState.from_json(saved) if isinstance(saved, Mapping) else saved

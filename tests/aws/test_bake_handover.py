@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pytest_releasegate.codepipeline.job import decode_token, encode_token
+from pytest_releasegate.codepipeline.handoff import decode_token, encode_token
 from pytest_releasegate.engine import Gate, GateOptions
 from pytest_releasegate.manager import get_plugin_manager, known_metrics
 from pytest_releasegate.model import Outcome

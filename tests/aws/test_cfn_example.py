@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+import cfnlint.api as cfnlint_api
 
 from tests.aws.publish_support import REPO
 
 TEMPLATE = REPO / "examples" / "codepipeline" / "pipeline.yaml"
-
-cfnlint_api = pytest.importorskip("cfnlint.api", reason="needs cfn-lint (pip install cfn-lint)")
 
 
 def lint(text: str) -> list[str]:

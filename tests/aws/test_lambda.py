@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 import textwrap
 import uuid
@@ -16,8 +15,9 @@ from typing import Any
 import pytest
 
 from pytest_releasegate import aws_lambda
-from pytest_releasegate.codepipeline import job as job_module
-from pytest_releasegate.codepipeline.job import decode_token, encode_token, run_child
+from pytest_releasegate.codepipeline import runner as runner_module
+from pytest_releasegate.codepipeline.handoff import decode_token, encode_token
+from pytest_releasegate.codepipeline.results import JobFailure
 from pytest_releasegate.testing.emulator import CodePipelineEmulator, S3Artifact
 from tests.aws.publish_support import (
     BUCKET,
@@ -262,7 +262,9 @@ def test_a_child_that_cannot_start_still_closes_the_job(
     )
     details = only_result(lambda_env, job_id).params["failureDetails"]
     assert details["type"] == "SystemUnavailable"
-    assert "internal error: FileNotFoundError" in details["message"]
+    assert (
+        "cannot start the gate run (/nonexistent/python): FileNotFoundError" in details["message"]
+    )
 
 
 def test_a_crash_anywhere_in_the_handler_still_publishes_a_failure(
@@ -274,7 +276,7 @@ def test_a_crash_anywhere_in_the_handler_still_publishes_a_failure(
         raise MemoryError("injected")
 
     job_id, _ = job_for(zip_bytes(project()))
-    monkeypatch.setattr(job_module, "process_job", crash)
+    monkeypatch.setattr(runner_module, "fetch_input", crash)
     context = FakeContext()
     answer = aws_lambda.handler(event_of(lambda_env, job_id), context)
     assert only_result(lambda_env, job_id).params["failureDetails"] == {
@@ -286,11 +288,15 @@ def test_a_crash_anywhere_in_the_handler_still_publishes_a_failure(
 
 
 def test_an_event_without_a_job_publishes_nothing_and_echoes_nothing(
-    lambda_env: CodePipelineEmulator, caplog: pytest.LogCaptureFixture
+    lambda_env: CodePipelineEmulator,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     answer = aws_lambda.handler({"artifactCredentials": SECRETS}, FakeContext())
     assert answer["result"] is None and lambda_env.calls() == []
-    assert SECRETS["secretAccessKey"] not in caplog.text
+    out, err = capsys.readouterr()
+    assert "not a CodePipeline.job event" in out
+    assert SECRETS["secretAccessKey"] not in caplog.text + out + err
 
 
 # -- the bake seam: continuation tokens -------------------------------------------------
@@ -375,33 +381,19 @@ def test_the_child_sees_no_credential_and_the_logs_show_none(
     )
     out, err = capsys.readouterr()
     logged = caplog.text + out + err
-    assert f"job {job_id}" in caplog.text
+    events = [json.loads(line) for line in out.splitlines()]
+    assert {e["event"] for e in events if e.get("job_id") == job_id} >= {
+        "job.started",
+        "job.gate_run",
+        "job.finished",
+    }
     assert not any(secret in logged for secret in leaks)
 
 
 def test_tokens_round_trip_and_refuse_what_is_not_ours() -> None:
     state = {"rounds": 3, "checks": {"health": {"passed": 3}}}
     assert decode_token(encode_token(state)) == state
-    with pytest.raises(job_module.JobFailure, match="not made by releasegate"):
+    with pytest.raises(JobFailure, match="not made by releasegate"):
         decode_token("someone-elses-token")
-    with pytest.raises(job_module.JobFailure, match="over the service's 2048"):
+    with pytest.raises(JobFailure, match="over the service's 2048"):
         encode_token({"noise": os.urandom(3000).hex()})
-
-
-def test_a_child_past_its_time_limit_is_stopped_with_its_process_group(tmp_path: Path) -> None:
-    pidfile = tmp_path / "grandchild.pid"
-    code = (
-        "import subprocess, sys, time; "
-        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
-        f"open({str(pidfile)!r}, 'w').write(str(p.pid)); time.sleep(60)"
-    )
-    run = run_child(
-        [sys.executable, "-c", code], cwd=tmp_path, outdir=tmp_path, timeout=1.0, environ=os.environ
-    )
-    assert run.returncode is None
-    grandchild = int(pidfile.read_text())
-    # The grandchild was in the same process group: gone (or a zombie awaiting its reaper).
-    state = subprocess.run(
-        ["ps", "-o", "stat=", "-p", str(grandchild)], capture_output=True, text=True, check=False
-    )
-    assert state.stdout.strip() in ("", "Z", "Z+")

@@ -104,7 +104,6 @@ def test_critical_failure_fails_and_names_the_rule(pytester: pytest.Pytester) ->
 
 
 def test_xdist_gives_the_same_metrics_as_a_serial_run(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("xdist")
     write_policy(pytester, TOLERANT)
     make_tests(pytester, fail_plain=True, fail_critical=True)
     serial = pytester.runpytest_subprocess("--gate", "--gate-json", "serial.json")
@@ -232,7 +231,7 @@ def test_coverage_rule_without_data_is_an_error(pytester: pytest.Pytester) -> No
 
 
 def test_junit_and_json_verdicts_are_valid(pytester: pytest.Pytester) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     from junitparser import JUnitXml
 
     from pytest_releasegate.model import verdict_schema
@@ -269,7 +268,8 @@ def test_junit_and_json_verdicts_are_valid(pytester: pytest.Pytester) -> None:
     assert sum(s.tests for s in parsed) == len(verdict["rules"])
 
     if JUNIT_XSD.is_file():
-        xmlschema = pytest.importorskip("xmlschema")
+        import xmlschema
+
         xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(pytester.path / "j.xml"))
 
     md = (pytester.path / "v.md").read_text()
@@ -311,7 +311,6 @@ def test_max_drop_against_a_saved_baseline(pytester: pytest.Pytester) -> None:
 
 
 def test_flaky_tests_with_rerunfailures(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("pytest_rerunfailures")
     write_policy(
         pytester,
         '[[tool.releasegate.rule]]\nname = "flaky"\nmetric = "tests.flaky"\nmax = 0\nlevel = "warn"\n'

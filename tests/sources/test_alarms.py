@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
 from pytest_releasegate.model import Outcome
-
-boto3 = pytest.importorskip("boto3")
 
 
 @pytest.fixture

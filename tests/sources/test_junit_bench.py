@@ -33,8 +33,6 @@ def test_generated_file_has_the_promised_mix(tmp_path: Path) -> None:
 
 
 def test_small_run_reports_every_reader(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("lxml")
-    pytest.importorskip("junitparser")
     bench = load_bench()
     assert bench.main(["--cases", "300", "--rounds", "1"]) == 0  # type: ignore[attr-defined]
     out = capsys.readouterr().out

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import requests
 
+from pytest_releasegate.sections import SmokeCheck
 from pytest_releasegate.sources.http_checks import (
     Check,
     CheckRunner,
@@ -22,7 +23,9 @@ from pytest_releasegate.sources.http_checks import (
 def check(url: str, **keys: Any) -> Check:
     table = {"name": keys.pop("name", "c"), "url": url}
     table.update({k.replace("_", "-"): v for k, v in keys.items()})
-    return Check.from_policy(table, keys.pop("base_url", None), keys.pop("environ", {}))
+    return Check.from_policy(
+        SmokeCheck.from_table(table), keys.pop("base_url", None), keys.pop("environ", {})
+    )
 
 
 def run_one(c: Check) -> Any:

@@ -214,7 +214,7 @@ def test_bake_block_adds_the_bake_rule(tmp_path: Path) -> None:
     )
     (bake,) = policy.rules  # type: ignore[attr-defined]
     assert bake.name == "bake" and bake.max == 0 and bake.profiles == ("deploy",)
-    assert policy.bake["duration"] == 600  # type: ignore[attr-defined]
+    assert policy.bake is not None and policy.bake.duration == 600
     assert policy.rules_for("default") == ()  # type: ignore[attr-defined]
     (msg,) = problems(tmp_path, '[tool.releasegate.bake]\nduration = "10m"\n')
     assert "none are declared" in msg

@@ -90,12 +90,6 @@ def worker_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pytest_releasegate.codepipeline.worker", *args]
 
 
-def register_command(*args: str) -> list[str]:
-    if "register-action-type" in cli.EXTERNAL_COMMANDS:
-        return [sys.executable, "-m", "pytest_releasegate", "register-action-type", *args]
-    return [sys.executable, "-m", "pytest_releasegate.codepipeline.action_type", *args]
-
-
 def worker_env(emu: CodePipelineEmulator, moto_url: str, tmp: Path, **extra: str) -> dict[str, str]:
     """The environment of a worker child: the emulator, moto for S3, this checkout first."""
     env = {

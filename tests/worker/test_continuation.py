@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pytest_releasegate.codepipeline.job import decode_token
+from pytest_releasegate.codepipeline.handoff import decode_token
 from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
 from .support import SERVE, Artifacts, enqueue, project_files, wait_until

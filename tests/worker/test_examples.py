@@ -22,7 +22,8 @@ JOB_API = {
 
 @pytest.fixture(scope="module")
 def template() -> Any:
-    decode = pytest.importorskip("cfnlint.decode.cfn_yaml", reason="needs cfn-lint")
+    from cfnlint.decode import cfn_yaml as decode
+
     return decode.load(str(EXAMPLE / "ecs-service.yaml"))
 
 

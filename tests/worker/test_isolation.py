@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_releasegate.codepipeline.child import Children, child_environ, fit_token, run_child
-from pytest_releasegate.codepipeline.job import decode_token
+from pytest_releasegate.codepipeline.child import Children, child_environ, run_child
+from pytest_releasegate.codepipeline.handoff import decode_token, fit_token
 from pytest_releasegate.codepipeline.results import CONTINUATION_TOKEN_MAX, JobFailure
 
 WORKER_ENV = {
@@ -68,7 +68,6 @@ def test_child_environment_carries_no_credential_and_keeps_the_rest() -> None:
 
 
 def test_an_sdk_in_the_child_finds_no_credentials(tmp_path: Path) -> None:
-    pytest.importorskip("botocore")
     home = tmp_path / "home"
     (home / ".aws").mkdir(parents=True)
     (home / ".aws" / "credentials").write_text(

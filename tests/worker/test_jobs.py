@@ -13,7 +13,13 @@ from pytest_releasegate.codepipeline.artifacts import ArtifactCredentials
 from pytest_releasegate.codepipeline.child import Children
 from pytest_releasegate.codepipeline.log import EventLog, Redactor
 from pytest_releasegate.codepipeline.results import CodePipelineJobs
-from pytest_releasegate.codepipeline.worker_job import JobRunner, JobSettings, OneResult, SharedS3
+from pytest_releasegate.codepipeline.runner import (
+    JobLimits,
+    JobRunner,
+    JobSettings,
+    OneResult,
+    SharedS3,
+)
 from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
 from .support import FAST_ARGS, GATE_TYPE, REPO, Artifacts, enqueue, project_files
@@ -78,7 +84,7 @@ def test_an_internal_fault_after_acknowledging_is_a_system_failure(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("pytest_releasegate.codepipeline.worker_job.fetch_input", broken)
+    monkeypatch.setattr("pytest_releasegate.codepipeline.runner.fetch_input", broken)
     job_id, _ = enqueue(harness.emulator, artifacts, project_files())
     outcome = harness.runner.handle(harness.poll())
     result = _only_result(harness.emulator, job_id)
@@ -95,7 +101,7 @@ def test_even_an_interrupt_in_the_middle_leaves_a_result(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pytest_releasegate.codepipeline.worker_job.fetch_input", interrupted)
+    monkeypatch.setattr("pytest_releasegate.codepipeline.runner.fetch_input", interrupted)
     job_id, _ = enqueue(harness.emulator, artifacts, project_files())
     with pytest.raises(KeyboardInterrupt):
         harness.runner.handle(harness.poll())
@@ -150,7 +156,7 @@ def test_a_gate_run_over_its_time_limit_is_stopped_and_failed(
     harness: Harness, artifacts: Artifacts
 ) -> None:
     harness.runner.settings = JobSettings(
-        work_root=harness.work, s3=harness.runner.settings.s3, job_timeout=1.0
+        work_root=harness.work, s3=harness.runner.settings.s3, budget=JobLimits(job_timeout=1.0)
     )
     tests = "import time\n\ndef test_hangs():\n    time.sleep(120)\n"
     job_id, _ = enqueue(harness.emulator, artifacts, project_files(tests=tests))

@@ -147,7 +147,7 @@ def test_a_job_another_worker_acknowledged_is_skipped_quietly(
     from pytest_releasegate.codepipeline.child import Children
     from pytest_releasegate.codepipeline.log import EventLog
     from pytest_releasegate.codepipeline.results import CodePipelineJobs
-    from pytest_releasegate.codepipeline.worker_job import JobRunner, JobSettings
+    from pytest_releasegate.codepipeline.runner import JobRunner, JobSettings
 
     job_id, _ = enqueue(emulator, artifacts, project_files())
     client = emulator.client(retries={"total_max_attempts": 1})

@@ -3,35 +3,54 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pytest
 
+from pytest_releasegate import cli
 from pytest_releasegate.codepipeline.action_type import create_request, register
 from pytest_releasegate.testing.emulator import CodePipelineEmulator
 
-from .support import PROVIDER, register_command, worker_env
+from .support import PROVIDER
 
 
-def _run(
-    emulator: CodePipelineEmulator, tmp_path: Path, *args: str
-) -> subprocess.CompletedProcess[str]:
-    env = worker_env(emulator, "http://127.0.0.1:1", tmp_path)
-    return subprocess.run(
-        register_command(*args), env=env, capture_output=True, text=True, timeout=60
-    )
+class Ran(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Run = Callable[..., Ran]
+
+
+@pytest.fixture
+def run(
+    codepipeline_emulator: CodePipelineEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Run:
+    """`releasegate register-action-type ARGS` in this process, against the emulator."""
+    for key, value in codepipeline_emulator.env().items():
+        monkeypatch.setenv(key, value)
+
+    def call(*args: str) -> Ran:
+        capsys.readouterr()
+        code = cli.main(["register-action-type", *args])
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return call
 
 
 def test_creates_the_type_once_and_leaves_it_alone_after(
-    codepipeline_emulator: CodePipelineEmulator, tmp_path: Path
+    codepipeline_emulator: CodePipelineEmulator, run: Run
 ) -> None:
     emu = codepipeline_emulator
-    first = _run(emu, tmp_path, "--provider", PROVIDER)
+    first = run("--provider", PROVIDER)
     assert (first.returncode, first.stderr) == (0, "")
     assert first.stdout == f"created custom action type Test/Custom/{PROVIDER}/1\n"
-    second = _run(emu, tmp_path, "--provider", PROVIDER)
+    second = run("--provider", PROVIDER)
     assert second.returncode == 0
     assert "exists; left as it is" in second.stdout
     assert len(emu.calls("CreateCustomActionType")) == 1
@@ -49,10 +68,10 @@ def test_creates_the_type_once_and_leaves_it_alone_after(
 
 
 def test_another_version_is_another_type(
-    codepipeline_emulator: CodePipelineEmulator, tmp_path: Path
+    codepipeline_emulator: CodePipelineEmulator, run: Run
 ) -> None:
     for version in ("1", "2"):
-        proc = _run(codepipeline_emulator, tmp_path, "--provider", PROVIDER, "--version", version)
+        proc = run("--provider", PROVIDER, "--version", version)
         assert proc.returncode == 0 and proc.stdout.startswith("created")
     assert len(codepipeline_emulator.calls("CreateCustomActionType")) == 2
 
@@ -85,7 +104,7 @@ def test_already_exists_from_create_counts_as_success(
 
 
 def test_a_different_existing_type_is_reported(
-    codepipeline_emulator: CodePipelineEmulator, tmp_path: Path
+    codepipeline_emulator: CodePipelineEmulator, run: Run
 ) -> None:
     codepipeline_emulator.register_action_type(
         PROVIDER,
@@ -93,7 +112,7 @@ def test_a_different_existing_type_is_reported(
             {"name": "Project", "required": True, "key": True, "secret": False, "queryable": True}
         ],
     )
-    proc = _run(codepipeline_emulator, tmp_path, "--provider", PROVIDER)
+    proc = run("--provider", PROVIDER)
     assert proc.returncode == 0
     assert "register a new --version" in proc.stderr
     assert "no GateId property" in proc.stderr
@@ -107,19 +126,17 @@ def test_a_different_existing_type_is_reported(
     ],
 )
 def test_bad_names_exit_4(
-    codepipeline_emulator: CodePipelineEmulator, tmp_path: Path, args: list[str], message: str
+    codepipeline_emulator: CodePipelineEmulator, run: Run, args: list[str], message: str
 ) -> None:
-    proc = _run(codepipeline_emulator, tmp_path, *args)
+    proc = run(*args)
     assert proc.returncode == 4 and message in proc.stderr
     assert codepipeline_emulator.calls() == []
 
 
 def test_dry_run_prints_the_request_and_calls_nothing(
-    codepipeline_emulator: CodePipelineEmulator, tmp_path: Path
+    codepipeline_emulator: CodePipelineEmulator, run: Run
 ) -> None:
-    proc = _run(
-        codepipeline_emulator,
-        tmp_path,
+    proc = run(
         "--provider",
         PROVIDER,
         "--dry-run",

@@ -1,0 +1,161 @@
+"""The job worker's options, declared once.
+
+``releasegate worker --help``, :class:`~.worker.WorkerConfig`'s defaults and
+the job runner's defaults (:class:`~.runner.JobLimits`, the credential age,
+the artifact caps) all come from :data:`OPTIONS`, as :mod:`pytest_releasegate.options`
+does for the gate's own flags. Kept import-light.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from .action_type import CATEGORIES
+
+
+def query_value(value: str) -> tuple[str, str]:
+    key, sep, val = value.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {value!r}")
+    return key, val
+
+
+def seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value!r}")
+    return number
+
+
+class WorkerOption(NamedTuple):
+    name: str  # the WorkerConfig field
+    default: Any
+    help: str  # without the default: add_arguments appends it
+    type: Callable[[str], Any] | None = None
+    metavar: str | None = None
+    flag: str | None = None  # when not --NAME (dashes)
+    extra: Mapping[str, Any] = {}
+
+    @property
+    def option(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+
+OPTIONS = (
+    WorkerOption(
+        "provider",
+        None,
+        "the custom action type's provider (e.g. ReleaseGate)",
+        extra={"required": True},
+    ),
+    WorkerOption("category", "Test", "its category", extra={"choices": CATEGORIES}),
+    WorkerOption("version", "1", "its version"),
+    WorkerOption(
+        "query",
+        None,
+        "take only jobs whose queryable property KEY equals VALUE (required when the "
+        "action type has one, as GateId of register-action-type)",
+        query_value,
+        "KEY=VALUE",
+    ),
+    WorkerOption("concurrency", 1, "jobs at once", int, "N"),
+    WorkerOption(
+        "poll_interval",
+        10.0,
+        "seconds between polls while the queue is empty, ±50%% jitter",
+        seconds,
+        "S",
+    ),
+    WorkerOption(
+        "max_backoff", 120.0, "longest wait after throttling or a service error", seconds, "S"
+    ),
+    WorkerOption(
+        "job_timeout",
+        3600.0,
+        "time limit of one gate run; its process group is killed then",
+        seconds,
+        "S",
+    ),
+    WorkerOption(
+        "grace_period",
+        60.0,
+        "on SIGTERM/SIGINT, time the jobs in hand get to finish",
+        seconds,
+        "S",
+    ),
+    WorkerOption(
+        "bake_pass",
+        600.0,
+        "bake rounds one job may run before handing over in a continuation",
+        seconds,
+        "S",
+    ),
+    WorkerOption(
+        "credentials_max_age",
+        600.0,
+        "refresh a job's artifact credentials (GetJobDetails) after this long",
+        seconds,
+        "S",
+    ),
+    WorkerOption(
+        "max_artifact_bytes",
+        1 << 30,
+        "cap on the input artifact, zipped and unpacked",
+        int,
+        "BYTES",
+        flag="--max-artifact-size",
+    ),
+    WorkerOption("max_artifact_files", 20_000, "cap on the input artifact's entries", int, "N"),
+    WorkerOption(
+        "once",
+        False,
+        "one poll: work the jobs it returns, then exit",
+        extra={"action": "store_true"},
+    ),
+    WorkerOption("log_format", "text", "log lines", extra={"choices": ("text", "json")}),
+    WorkerOption(
+        "health_port",
+        None,
+        "answer GET /healthz on 127.0.0.1:P while the poll loop is alive (0: any port)",
+        int,
+        "P",
+    ),
+    WorkerOption(
+        "work_dir",
+        None,
+        "where jobs unpack (default: a new temporary directory)",
+        metavar="DIR",
+    ),
+    # Reproducible jitter, for tests.
+    WorkerOption("jitter_seed", None, argparse.SUPPRESS, int),
+)
+DEFAULTS: Mapping[str, Any] = {o.name: o.default for o in OPTIONS}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int) and value >= 1 << 30 and value % (1 << 30) == 0:
+        return f"{value >> 30} GiB"
+    return str(value)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare every worker option on ``parser``."""
+    for o in OPTIONS:
+        kwargs: dict[str, Any] = {"dest": o.name, **o.extra}
+        kwargs["help"] = o.help
+        if o.default not in (None, False) and o.help != argparse.SUPPRESS:
+            kwargs["help"] += f" (default: {_shown(o.default)})"
+        if "action" not in o.extra:
+            kwargs["default"] = o.default
+            if o.type is not None:
+                kwargs["type"] = o.type
+            if o.metavar:
+                kwargs["metavar"] = o.metavar
+        parser.add_argument(o.option, **kwargs)
