@@ -9,7 +9,10 @@ failures and not-runnable tests; docs/test-reports.md, "NUnit 2"):
   → error;
 * ``Ignored``, ``Skipped`` and ``Inconclusive`` (not counted in the exit
   code) → skipped;
-* any other ``result`` → error (fail closed).
+* any other ``result`` → error (fail closed);
+* a ``<test-suite>`` that failed (``Failure``, ``Error``, ``NotRunnable``,
+  ``Cancelled``) without holding any test case (an assembly that did not
+  load) → one error, ``NAME::[suite error]``.
 
 The nodeid is ``Namespace.Fixture::Method(args)``; categories of the test
 and of its enclosing suites are its markers (``select.marker``).
@@ -39,6 +42,9 @@ _OUTCOMES = {
 }
 
 
+_SUITE_FAILED = frozenset(("Failure", "Error", "NotRunnable", "Cancelled"))
+
+
 def split_name(fullname: str) -> tuple[str | None, str]:
     """``Ns.Fixture.Method(1.5,"a.b")`` → ``("Ns.Fixture", 'Method(1.5,"a.b")')``."""
     head = fullname.split("(", 1)[0]
@@ -60,11 +66,14 @@ def _handlers(
     stack: list[str] = []
     # Categories of each open suite (innermost last), then the open test-case's.
     suite_categories: list[list[str]] = []
+    # Open suites: (name, result, test cases seen when it opened).
+    suites: list[tuple[str, str, int]] = []
+    cases = 0
     case: dict[str, str] | None = None
     case_categories: list[str] = []
 
     def start(tag: str, attrs: dict[str, str]) -> None:
-        nonlocal case
+        nonlocal case, cases
         if not stack and tag != "test-results":
             refuse(f"root element is <{tag}>, expected <test-results>")
         stack.append(tag)
@@ -72,12 +81,14 @@ def _handlers(
             refuse(f"elements nested more than {MAX_DEPTH} deep")
         if tag == "test-suite":
             suite_categories.append([])
+            suites.append((attrs.get("name", ""), attrs.get("result", ""), cases))
         elif tag == "test-case":
             if case is not None:
                 refuse(f"<test-case> inside <test-case> at line {parser.CurrentLineNumber}")
             if "name" not in attrs:
                 refuse(f"<test-case> without a name at line {parser.CurrentLineNumber}")
             case = attrs
+            cases += 1
             case_categories.clear()
         elif tag == "category" and "name" in attrs:
             if case is not None:
@@ -90,6 +101,9 @@ def _handlers(
         stack.pop()
         if tag == "test-suite":
             suite_categories.pop()
+            name, result, before = suites.pop()
+            if cases == before and result in _SUITE_FAILED:
+                out.add(f"{name}::[suite error]" if name else "[suite error]", "error")
         elif tag == "test-case" and case is not None:
             attrs, case = case, None
             classname, name = split_name(attrs["name"])

@@ -15,7 +15,9 @@ mapping follows ``dotnet test``'s summary and exit code (docs/test-reports.md,
 * any other ``outcome`` → error (fail closed);
 * a run whose ``<ResultSummary outcome>`` is ``Aborted``, ``Timeout`` or
   ``Disconnected`` adds one error, ``[run aborted]``: tests it never reached
-  are not in the file.
+  are not in the file; one that is ``Failed`` or ``Error`` with no failed
+  or errored test in the file (a test host that crashed, an adapter that
+  failed to load) adds one error, ``[run failed]``.
 
 The nodeid is ``className::testName`` (the class from ``<TestDefinitions>``;
 a ``testName`` that already starts with the class is not repeated); a data
@@ -130,6 +132,12 @@ def _handlers(
             )
         if run_outcome and run_outcome[0] in _RUN_ABORTED:
             out.add("[run aborted]", "error")
+        elif (
+            run_outcome
+            and run_outcome[0] in ("Failed", "Error")
+            and not any(outcome in ("failed", "error") for _, _, outcome, _ in results)
+        ):
+            out.add("[run failed]", "error")
         return out.records
 
     parser.StartElementHandler = start

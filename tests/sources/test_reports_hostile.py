@@ -166,3 +166,32 @@ def test_testng_retried_attempts_are_one_flaky_test(tmp_path: Path) -> None:
     assert records["c.T::flaky"].duration == pytest.approx(0.012)
     assert records["c.T::broken"].outcome == "failed" and not records["c.T::broken"].flaky
     assert records["c.T::lost"].outcome == "failed"
+
+
+def test_a_failed_run_with_no_failed_test_is_one_error(tmp_path: Path) -> None:
+    nunit2 = tmp_path / "TestResult.xml"
+    nunit2.write_text(
+        '<test-results total="0"><test-suite type="Assembly" name="Broken.dll" result="Failure">'
+        "<reason><message>could not load</message></reason><results/></test-suite></test-results>"
+    )
+    assert {k: r.outcome for k, r in read_report(nunit2).items()} == {
+        "Broken.dll::[suite error]": "error"
+    }
+    nunit3 = tmp_path / "nunit3.xml"
+    nunit3.write_text(
+        '<test-run total="0"><test-suite type="Assembly" fullname="/w/Broken.dll" '
+        'result="Failed" label="Invalid"/></test-run>'
+    )
+    assert {k: r.outcome for k, r in read_report(nunit3).items()} == {
+        "/w/Broken.dll::[suite error]": "error"
+    }
+    trx = tmp_path / "crash.trx"
+    trx.write_text(
+        '<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010"><Results/>'
+        '<ResultSummary outcome="Failed"><Counters total="0"/><RunInfos><RunInfo outcome="Error">'
+        "<Text>Testhost process exited with error</Text></RunInfo></RunInfos></ResultSummary></TestRun>"
+    )
+    assert {k: r.outcome for k, r in read_report(trx).items()} == {"[run failed]": "error"}
+    aborted = tmp_path / "aborted.trx"
+    aborted.write_text(trx.read_text().replace('outcome="Failed"', 'outcome="Aborted"'))
+    assert {k: r.outcome for k, r in read_report(aborted).items()} == {"[run aborted]": "error"}
