@@ -182,3 +182,16 @@ def test_every_mapping_is_documented() -> None:
             assert f"`{value}`" in docs, (module.__name__, value)
     for status in ("passed", "failed", "skipped", "pending", "undefined", "ambiguous"):
         assert f"`{status}`" in docs
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_byte_order_marks_are_read(tmp_path: Path, encoding: str) -> None:
+    # dotnet writes TRX with a UTF-8 BOM; UTF-16 XML starts with one too.
+    text = (DATA / "trx.trx").read_text(encoding="utf-8")
+    path = tmp_path / "bom.trx"
+    path.write_bytes(
+        text.replace('encoding="utf-8"', f'encoding="{encoding.removesuffix("-sig")}"').encode(
+            encoding
+        )
+    )
+    assert count_outcomes(read_report(path).values())["total"] == 11
