@@ -63,13 +63,14 @@ def check_json_bounds(
     if structure.count(b",") + structure.count(b":") > max_items:
         raise ReportError(f"more than {max_items:,} JSON values: not read")
     brackets = structure.translate(None, b",:")
+    too_deep = _TOO_DEEP if max_depth == MAX_DEPTH else re.compile(rb"[\[{]{%d}" % (max_depth + 1))
     for _ in range(max_depth + 1):
         if not brackets:
             return
+        if too_deep.search(brackets):  # a run of openers: refused in one linear pass
+            raise ReportError(f"JSON nested more than {max_depth} deep")
         reduced = _INNERMOST.sub(b"", brackets)
         if reduced == brackets:  # unbalanced: json.loads names the syntax error
-            if _TOO_DEEP.search(brackets):
-                raise ReportError(f"JSON nested more than {max_depth} deep")
             return
         brackets = reduced
     if brackets:
