@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 from array import array
-from collections.abc import Iterator, MutableMapping
+from collections.abc import ItemsView, Iterator, MutableMapping, ValuesView
 from typing import Any
 
 from .model import TEST_OUTCOMES, Selection, TestRecord
@@ -204,8 +204,11 @@ class RecordTable(MutableMapping[str, TestRecord]):
     def __len__(self) -> int:
         return len(self._name)
 
-    def values(self) -> Iterator[TestRecord]:  # type: ignore[override]
-        """Every record, in order (each a fresh object)."""
+    def values(self) -> ValuesView[TestRecord]:
+        """Every record, in order (each a fresh object); iterable again and again."""
+        return _Values(self)
+
+    def _iter_records(self) -> Iterator[TestRecord]:
         new = TestRecord
         prefixes = self._prefixes
         groups = self._groups
@@ -232,9 +235,8 @@ class RecordTable(MutableMapping[str, TestRecord]):
                 classname,
             )
 
-    def items(self) -> Iterator[tuple[str, TestRecord]]:  # type: ignore[override]
-        for record in self.values():
-            yield record.nodeid, record
+    def items(self) -> ItemsView[str, TestRecord]:
+        return _Items(self)
 
     def __repr__(self) -> str:
         return f"<RecordTable {self.source!r}: {len(self)} tests>"
@@ -335,3 +337,20 @@ class RecordTable(MutableMapping[str, TestRecord]):
                 continue
             if record_matches(self._record(row, self._nodeid(row)), sel):
                 yield row
+
+
+class _Values(ValuesView[TestRecord]):
+    """``RecordTable.values()``: builds the records straight from the columns."""
+
+    _mapping: RecordTable
+
+    def __iter__(self) -> Iterator[TestRecord]:
+        return self._mapping._iter_records()
+
+
+class _Items(ItemsView[str, TestRecord]):
+    _mapping: RecordTable
+
+    def __iter__(self) -> Iterator[tuple[str, TestRecord]]:
+        for record in self._mapping._iter_records():
+            yield record.nodeid, record

@@ -39,7 +39,9 @@ def test_reads_like_a_dict_of_records() -> None:
     assert "bare" in table and "nope" not in table and "pkg.A::nope" not in table
     with pytest.raises(KeyError):
         table["pkg.B::t1"]
-    assert [r.nodeid for r in table.values()] == list(table)
+    values = table.values()
+    assert [r.nodeid for r in values] == list(table) == [r.nodeid for r in values]
+    assert len(values) == 4
     assert dict(table.items()).keys() == set(table)
 
 
