@@ -13,6 +13,7 @@ import pluggy
 hookimpl = pluggy.HookimplMarker("releasegate")
 
 __all__ = [
+    "ExitCode",
     "Gate",
     "GateOptions",
     "Measurement",
@@ -29,6 +30,9 @@ __all__ = [
 ]
 
 
+_MODEL_NAMES = ("ExitCode", "Measurement", "MetricInfo", "Outcome", "Rule", "TestRecord", "Verdict")
+
+
 def __getattr__(name: str) -> object:
     # Lazy: `import pytest_releasegate` (pytest does it for every run through the
     # entry point) must stay cheap when the gate is not asked for.
@@ -40,7 +44,15 @@ def __getattr__(name: str) -> object:
         from . import policy
 
         return getattr(policy, name)
-    if name in ("Measurement", "MetricInfo", "Outcome", "Rule", "TestRecord", "Verdict"):
+    if name in (
+        "ExitCode",
+        "Measurement",
+        "MetricInfo",
+        "Outcome",
+        "Rule",
+        "TestRecord",
+        "Verdict",
+    ):
         from . import model
 
         return getattr(model, name)

@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .bounds import MAX_DEPTH, read_regular_text, too_deep
 from .model import Verdict
+
+_TOO_DEEP: Any = object()
 
 
 class BaselineError(Exception):
@@ -52,7 +55,7 @@ def read_baseline(location: str, *, rootdir: Path | None = None) -> Verdict:
         if rootdir is not None and not path.is_absolute():
             path = rootdir / path
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_regular_text(path)  # a FIFO or a directory is refused, never waited on
         except FileNotFoundError:
             raise BaselineError(
                 f"baseline {location} not found: save one from a reference run with "
@@ -61,14 +64,22 @@ def read_baseline(location: str, *, rootdir: Path | None = None) -> Verdict:
         except (OSError, UnicodeDecodeError) as exc:
             raise BaselineError(f"baseline {location}: {exc}") from None
     try:
-        return Verdict.from_json(json.loads(text))
+        data = json.loads(text)
     except (ValueError, json.JSONDecodeError) as exc:
+        raise BaselineError(f"baseline {location}: {exc}") from None
+    except RecursionError:
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or too_deep(data):
+        raise BaselineError(f"baseline {location}: nested more than {MAX_DEPTH} levels deep")
+    try:
+        return Verdict.from_json(data)
+    except ValueError as exc:
         raise BaselineError(f"baseline {location}: {exc}") from None
 
 
 def write_baseline(location: str, verdict: Verdict, *, rootdir: Path | None = None) -> None:
     """Write the verdict JSON as a baseline for later runs."""
-    data = json.dumps(verdict.to_json(), indent=2, sort_keys=False) + "\n"
+    data = json.dumps(verdict.to_json(), indent=2, sort_keys=False, allow_nan=False) + "\n"
     if location.startswith("s3://"):
         bucket, key = split_s3(location)
         from botocore.exceptions import BotoCoreError, ClientError

@@ -78,6 +78,7 @@ class Gate:
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.profile = policy.resolve_profile(self.options.profile)
         self.rules: tuple[Rule, ...] = policy.rules_for(self.profile)
+        self._families: tuple[tuple[Rule, ...], set[str]] | None = None
         #: Test results; a pytest run and JUnit inputs add to it.
         self.results = TestResults()
         #: Whether a pytest session is feeding ``results`` (else only JUnit inputs count).
@@ -136,7 +137,11 @@ class Gate:
         """Register the built-in sources this run needs (imported only then)."""
         from .manager import register_builtin
 
-        metrics = {r.metric.partition(".")[0] for r in self.rules}
+        # Called before every measurement: the metric families are worked out
+        # once per rule set, so evaluation stays linear in the number of rules.
+        if self._families is None or self._families[0] is not self.rules:
+            self._families = (self.rules, {r.metric.partition(".")[0] for r in self.rules})
+        metrics = self._families[1]
         wanted = {
             "coverage": "coverage" in metrics or bool(self.options.coverage),
             "junit": bool(self.options.input_junit),

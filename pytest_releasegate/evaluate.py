@@ -11,6 +11,8 @@ No I/O happens here. Read this file first to know what the gate decides:
   exactly 100 needs exactly 100.
 * Relative bounds: `max-drop`/`max-rise` against the baseline's value of the
   same metric and selection (in the metric's unit, or "N%" of the baseline).
+* Numbers fail closed: a measured or baseline value that is not a finite
+  number (NaN, infinity, a string, `10**400`) is missing data, never a pass.
 * Levels: `warn` rules turn a broken bound into outcome `warn` and can lower
   the verdict to `warn` at most; `info` rules never change the verdict.
 * Waivers: a live waiver turns fail/warn/error into `waived`; an expired
@@ -24,6 +26,7 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
+from .bounds import clip_message, clip_name, finite
 from .model import (
     Level,
     Measurement,
@@ -52,6 +55,7 @@ def evaluate(
 ) -> list[RuleResult]:
     """Evaluate every rule (and every expired quarantine entry)."""
     today = today or _dt.date.today()
+    index = BaselineIndex(baseline) if baseline is not None else None
     results = [
         evaluate_rule(
             rule,
@@ -59,6 +63,7 @@ def evaluate(
             baseline=baseline,
             baseline_problem=baseline_problem,
             today=today,
+            index=index,
         )
         for rule in rules
     ]
@@ -73,10 +78,16 @@ def evaluate_rule(
     baseline: Verdict | None = None,
     baseline_problem: str | None = None,
     today: _dt.date,
+    index: BaselineIndex | None = None,
 ) -> RuleResult:
-    """One rule against its measurement."""
-    base_value = lookup_baseline(baseline, rule) if baseline is not None else None
+    """One rule against its measurement (``index``: the baseline's, built once per run)."""
+    base_value = None
+    if baseline is not None:
+        base_value, problem = (index or BaselineIndex(baseline)).value(rule)
+        baseline_problem = problem or baseline_problem
     p = m.precision
+    if m.value is not None and finite(m.value) is None:
+        m = Measurement.absent(f"the measured value is not a finite number ({m.value!r})")
     outcome, message = _judge(rule, m, base_value, baseline, baseline_problem)
 
     if rule.level is Level.WARN and outcome is Outcome.FAIL:
@@ -98,14 +109,14 @@ def evaluate_rule(
             outcome = Outcome.WAIVED
 
     return RuleResult(
-        name=rule.name,
+        name=clip_name(rule.name),
         metric=rule.metric,
         select=rule.select,
         actual=m.value,
         threshold=rule.threshold_json(),
         baseline=base_value,
         outcome=outcome,
-        message=message,
+        message=clip_message(message),
         level=level,
         waiver=rule.waiver,
         precision=p,
@@ -197,14 +208,34 @@ def lookup_baseline(baseline: Verdict | None, rule: Rule) -> float | None:
     """The baseline's value of the same metric and selection, or None."""
     if baseline is None:
         return None
-    for r in baseline.rules:
-        if r.metric == rule.metric and r.select == rule.select and r.actual is not None:
-            return float(r.actual)
-    if rule.select.is_empty:
-        value = baseline.metrics.get(rule.metric)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
+    return BaselineIndex(baseline).value(rule)[0]
+
+
+class BaselineIndex:
+    """A baseline's values by (metric, selection): one pass over its rules, O(1) per lookup."""
+
+    def __init__(self, baseline: Verdict) -> None:
+        self.metrics = baseline.metrics
+        self.values: dict[tuple[str, Selection], object] = {}
+        for r in baseline.rules:
+            if r.actual is not None:
+                self.values.setdefault((r.metric, r.select), r.actual)
+
+    def value(self, rule: Rule) -> tuple[float | None, str | None]:
+        """The value of the rule's metric and selection, or (None, why it is unusable)."""
+        raw = self.values.get((rule.metric, rule.select))
+        if raw is None and rule.select.is_empty:
+            raw = self.metrics.get(rule.metric)
+        if raw is None:
+            return None, None
+        number = finite(raw)
+        if number is None:
+            shown = repr(raw) if not isinstance(raw, int) else "a number beyond the double range"
+            return None, (
+                f"the baseline's value of {rule.metric} is not a finite number "
+                f"({shown[:80]}): save a new baseline"
+            )
+        return number, None
 
 
 def expired_quarantine(entries: Iterable[Quarantine], today: _dt.date) -> list[RuleResult]:

@@ -238,16 +238,18 @@ class RuleResult(NamedTuple):
     precision: int | None = None
 
     def to_json(self) -> dict[str, Any]:
+        from .bounds import clip_message, clip_name, json_safe
+
         return {
-            "name": self.name,
-            "metric": self.metric,
-            "select": self.select.to_json(),
-            "actual": self.actual,
-            "threshold": self.threshold,
-            "baseline": self.baseline,
+            "name": clip_name(self.name),
+            "metric": clip_name(self.metric),
+            "select": {k: clip_name(v) for k, v in self.select.to_json().items()},
+            "actual": json_safe(self.actual),
+            "threshold": json_safe(self.threshold),
+            "baseline": json_safe(self.baseline),
             "outcome": self.outcome.value,
             "level": self.level.value,
-            "message": self.message,
+            "message": clip_message(self.message),
             "waiver": self.waiver.to_json() if self.waiver else None,
             "precision": self.precision,
         }
@@ -342,6 +344,9 @@ class Verdict(NamedTuple):
         return f"releasegate: {word} \u2014 {detail} {where}"
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-ready data: every number finite (else null), names and messages bounded."""
+        from .bounds import clip_message, json_safe
+
         return {
             "schema": VERDICT_SCHEMA,
             "verdict": self.verdict.value,
@@ -349,9 +354,9 @@ class Verdict(NamedTuple):
             "policy": self.policy,
             "warn_as": self.warn_as,
             "rules": [r.to_json() for r in self.rules],
-            "metrics": dict(self.metrics),
-            "context": dict(self.context),
-            "warnings": list(self.warnings),
+            "metrics": json_safe(dict(self.metrics)),
+            "context": json_safe(dict(self.context)),
+            "warnings": [clip_message(str(w)) for w in self.warnings],
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "tool_version": self.tool_version,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .bounds import MAX_DEPTH, finite, has_control, read_regular_text, too_deep
 from .model import SELECT_KEYS, Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
 from .sections import BAKE_DEFAULTS, SMOKE_DEFAULTS, AlarmsConfig, BakeConfig, SmokeCheck
 
@@ -84,6 +85,9 @@ DEFAULT_PROFILE = "default"
 BAKE_RULE = "bake"
 BAKE_METRIC = "smoke.bake_violations"
 BUILTIN_SOURCE = "built-in default policy"
+
+
+_TOO_DEEP: Any = object()
 
 
 class PolicyError(Exception):
@@ -179,13 +183,13 @@ def find_policy_file(rootdir: Path, explicit: str | None = None) -> Path | None:
         path = Path(explicit)
         return path if path.is_absolute() else (rootdir / path)
     candidate = rootdir / "releasegate.toml"
-    if candidate.is_file():
+    if candidate.exists():  # a directory or FIFO is reported by load_policy
         return candidate
     pyproject = rootdir / "pyproject.toml"
-    if pyproject.is_file():
+    if pyproject.exists():
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            data = tomllib.loads(read_regular_text(pyproject))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             return pyproject  # let load_policy report it properly
         if isinstance(data.get("tool"), dict) and "releasegate" in data["tool"]:
             return pyproject
@@ -212,7 +216,7 @@ def load_policy(
         return default_policy()
     display = _display(file, root)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_regular_text(file)  # a FIFO or a directory is refused, never waited on
     except FileNotFoundError:
         raise PolicyError(
             [f"{display}: policy file not found (check --gate-policy / releasegate_policy)"]
@@ -223,6 +227,12 @@ def load_policy(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError([f"{display}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or too_deep(data):
+        raise PolicyError(
+            [f"{display}: the policy nests tables or arrays more than {MAX_DEPTH} levels deep"]
+        )
     if file.name == "pyproject.toml":
         tool = data.get("tool")
         if not isinstance(tool, dict) or "releasegate" not in tool:
@@ -311,16 +321,18 @@ def parse_policy(
         rule = _parse_rule(ck, raw, index, known_profiles)
         if rule is None:
             continue
-        if rule.name in seen:
+        # "Coverage" and "coverage " read as the same rule to a person.
+        key = _name_key(rule.name)
+        if key in seen:
             ck.err(
                 _rule_label(rule.name),
                 "name",
-                f"duplicate rule name (rules #{seen[rule.name]} and #{index})",
+                f"duplicate rule name (rules #{seen[key]} and #{index})",
                 None,
-                "give each rule a unique `name`",
+                "give each rule a unique `name` (case and surrounding spaces do not count)",
             )
             continue
-        seen[rule.name] = index
+        seen[key] = index
         rules.append(rule)
 
     bake = _parse_bake(ck, table.get("bake"), prefix, known_profiles)
@@ -344,6 +356,9 @@ def parse_policy(
     profiles: dict[str, tuple[str, ...] | None] = {}
     for pname, ptable in profile_tables.items():
         where = f"{prefix}profiles.{pname}."
+        if has_control(pname):
+            ck.err(None, f"{prefix}profiles.{pname!r}", _CONTROL_PROBLEM)
+            continue
         if not isinstance(ptable, dict):
             ck.err(None, where.rstrip("."), "must be a table")
             continue
@@ -356,8 +371,9 @@ def parse_policy(
             ck.err(None, f"{where}rules", "must be a list of rule names")
             continue
         all_names = [r.name for r in rules]
+        known_names = set(all_names)
         for n in names:
-            if n not in all_names:
+            if n not in known_names:
                 ck.err(None, f"{where}rules", f"unknown rule {n!r}", _suggest(n, all_names))
         profiles[pname] = tuple(names)
 
@@ -404,8 +420,24 @@ def parse_policy(
     )
 
 
+_CONTROL_PROBLEM = (
+    "must not contain control characters (newline, tab, escape, line separators, bidi overrides)"
+)
+
+
+def _name_key(name: str) -> str:
+    """Rule names compare without case and surrounding whitespace."""
+    return name.strip().casefold()
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _show_number(value: float) -> str:
+    if isinstance(value, int):  # 10**400: its repr would be 400 digits long
+        return "a number beyond the double range"
+    return repr(value)
 
 
 def _parse_rule(
@@ -452,6 +484,9 @@ def _parse_rule(
                 if not isinstance(value, str) or not value:
                     ck.err(label, f"select.{key}", "must be a non-empty string")
                     continue
+                if has_control(value):
+                    ck.err(label, f"select.{key}", _CONTROL_PROBLEM)
+                    continue
                 values[key] = value
         src = values.get("source")
         if (
@@ -481,6 +516,9 @@ def _parse_rule(
         value = raw.get(key)
         if value is not None and not _is_number(value):
             ck.err(label, key, f"must be a number, not {value!r}")
+            value = None
+        elif value is not None and finite(value) is None:
+            ck.err(label, key, f"must be a finite number, not {_show_number(value)}")
             value = None
         numbers[key] = value
     lo, hi, wb, wa = numbers["min"], numbers["max"], numbers["warn-below"], numbers["warn-above"]
@@ -556,6 +594,10 @@ def _parse_rule(
     if name is not None and (not isinstance(name, str) or not name.strip()):
         ck.err(label, "name", "must be a non-empty string")
         name = None
+    elif isinstance(name, str) and has_control(name):
+        # A newline in a name would start a line of its own in the terminal table.
+        ck.err(label, "name", _CONTROL_PROBLEM)
+        name = None
     if name is None:
         name = metric + (f" [{select.describe()}]" if not select.is_empty else "")
 
@@ -582,10 +624,16 @@ def _parse_rule(
 def _parse_relative(ck: _Checker, label: str, key: str, value: Any) -> Relative | None:
     if value is None:
         return None
+    if _is_number(value) and finite(value) is None:
+        ck.err(label, key, f"must be a finite number, not {_show_number(value)}")
+        return None
     if _is_number(value) and value >= 0:
         return Relative(float(value))
     if isinstance(value, str):
         m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)
+        if m and finite(float(m.group(1))) is None:
+            ck.err(label, key, "must be a finite percent, not a number beyond the double range")
+            return None
         if m:
             return Relative(float(m.group(1)), percent=True)
     ck.err(
@@ -693,14 +741,15 @@ def _parse_quarantine(ck: _Checker, value: Any, prefix: str) -> tuple[Quarantine
 def parse_duration(value: Any) -> float | None:
     """Seconds from a number or a string like "10m", "30s", "1h30m", "500ms"."""
     if _is_number(value):
-        return float(value) if value >= 0 else None
+        number = finite(value)  # `inf` would bake forever
+        return number if number is not None and number >= 0 else None
     if not isinstance(value, str):
         return None
     parts = re.findall(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)", value.strip())
     if not parts or re.sub(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)", "", value).strip():
         return None
     scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(float(n) * scale[u] for n, u in parts)
+    return finite(sum(float(n) * scale[u] for n, u in parts))
 
 
 def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[SmokeCheck, ...]:
@@ -759,14 +808,14 @@ def _parse_smoke(ck: _Checker, value: Any, prefix: str) -> tuple[SmokeCheck, ...
             except re.error as exc:
                 ck.err(label, "expect-body-regex", f"not a valid regular expression: {exc}")
         timeout = check.get("timeout", SMOKE_DEFAULTS["timeout"])
-        if not _is_number(timeout) or timeout <= 0:
-            ck.err(label, "timeout", "must be a positive number of seconds")
+        if finite(timeout) is None or timeout <= 0:
+            ck.err(label, "timeout", "must be a positive, finite number of seconds")
         retries = check.get("retries", SMOKE_DEFAULTS["retries"])
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             ck.err(label, "retries", "must be a whole number >= 0")
         backoff = check.get("backoff", SMOKE_DEFAULTS["backoff"])
-        if not _is_number(backoff) or backoff < 0:
-            ck.err(label, "backoff", "must be a number of seconds >= 0")
+        if finite(backoff) is None or backoff < 0:
+            ck.err(label, "backoff", "must be a finite number of seconds >= 0")
         if "verify" in check and not isinstance(check["verify"], (bool, str)):
             ck.err(label, "verify", "must be true/false or a CA bundle path")
         if len(ck.problems) == before:  # a bad check is reported, never built

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +32,31 @@ def rule(verdict: dict[str, Any], name: str) -> dict[str, Any]:
         if r["name"] == name:
             return dict(r)
     raise AssertionError(f"no rule {name!r} in {[r['name'] for r in verdict['rules']]}")
+
+
+def run_cli(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``releasegate ARGS`` in ``cwd``, in this process: exit code, stdout and stderr.
+
+    The command's contract (exit code, one line on stderr, no traceback) is
+    the same in or out of a process; only tests of the process boundary
+    itself spawn one.
+    """
+    from pytest_releasegate import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    here, saved = os.getcwd(), dict(os.environ)
+    try:
+        os.chdir(cwd)
+        os.environ.update(env or {})
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())

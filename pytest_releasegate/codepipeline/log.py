@@ -1,9 +1,10 @@
-"""The job worker's event log, credential scrubbing and liveness endpoint.
+"""The job runner's one logger (the worker's and the Lambda's), and the worker's liveness.
 
-One line per event, on stderr: a JSON object (``--log-format json``) or
+One line per event — on stderr for the worker, stdout for the Lambda
+(CloudWatch Logs) — a JSON object (``--log-format json``, the Lambda) or
 ``time LEVEL event key=value …`` (``text``). Every string that reaches a line
 — and every failure message the worker puts on a job — first goes through a
-:class:`Redactor`, which removes the credentials it was told about (the
+:class:`~pytest_releasegate.redact.Redactor`, which removes the credentials it was told about (the
 worker's own, each job's artifact credentials) and anything shaped like an
 AWS secret access key, session token or access key id. Job data is never
 logged, only the ids, names and figures chosen here.
@@ -13,77 +14,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import logging
-import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from typing import Any, TextIO
 
-REDACTED = "[REDACTED]"
+from ..redact import REDACTED, Redactor
 
-#: Credential-looking text. Key ids are not secret, but they name the
-#: credential, so only their last four characters are kept.
-_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}([A-Z0-9]{4})\b")
-#: A 40-character base64 run with a character that hex lacks (a secret access
-#: key; a 40-hex git sha stays readable).
-_SECRET_KEY = re.compile(
-    r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+=]{0,39}[A-Zg-z/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
-)
-#: Session tokens are long base64 strings.
-_LONG_TOKEN = re.compile(r"[A-Za-z0-9/+=_-]{100,}")
-#: `name=value` / `"name": "value"` where the name says it is a secret.
-_NAMED_SECRET = re.compile(
-    r"(?i)((?:secret_?access_?key|session_?token|security_?token|secretaccesskey|"
-    r"sessiontoken|artifactcredentials|aws_secret_access_key|aws_session_token)"
-    r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
-)
-
-
-class Redactor:
-    """Removes credentials from text; thread-safe, grows as credentials are seen."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._lock = threading.Lock()
-        self._secrets: set[str] = set()
-        self.add(*secrets)
-
-    def add(self, *secrets: str | None) -> None:
-        """Redact these exact values from now on (values under 8 characters are ignored)."""
-        with self._lock:
-            self._secrets.update(s for s in secrets if s and len(s) >= 8)
-
-    def secrets(self) -> tuple[str, ...]:
-        """The registered values (to keep them out of a child's environment)."""
-        with self._lock:
-            return tuple(self._secrets)
-
-    def knows(self, value: str) -> bool:
-        """Whether ``value`` holds one of the registered secrets."""
-        with self._lock:
-            return any(s in value for s in self._secrets)
-
-    def __call__(self, text: str) -> str:
-        with self._lock:
-            known = sorted(self._secrets, key=len, reverse=True)
-        for secret in known:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        text = _NAMED_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
-        text = _LONG_TOKEN.sub(REDACTED, text)
-        text = _SECRET_KEY.sub(REDACTED, text)
-        return _ACCESS_KEY_ID.sub(lambda m: f"…{m.group(1)}", text)
-
-    def scrub(self, value: object) -> object:
-        """``value`` with every string in it redacted (dicts, lists, tuples walked)."""
-        if isinstance(value, str):
-            return self(value)
-        if isinstance(value, Mapping):
-            return {str(k): self.scrub(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.scrub(v) for v in value]
-        return value
+__all__ = ["REDACTED", "EventLog", "HealthServer", "Heartbeat", "Redactor"]
 
 
 def _now() -> str:
@@ -214,27 +153,3 @@ class HealthServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-class LoggingBridge(logging.Handler):
-    """Routes stdlib ``logging`` records (the shared AWS modules use it) into an EventLog."""
-
-    def __init__(self, log: EventLog, level: int = logging.WARNING) -> None:
-        super().__init__(level)
-        self.log = log
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string is not worth a crash
-            message = str(record.msg)
-        level = "error" if record.levelno >= logging.ERROR else "warning"
-        self.log.event("library." + record.name.rsplit(".", 1)[-1], level, message=message)
-
-    @classmethod
-    def attach(cls, log: EventLog, name: str = "pytest_releasegate") -> LoggingBridge:
-        bridge = cls(log)
-        logger = logging.getLogger(name)
-        logger.addHandler(bridge)
-        logger.propagate = False
-        return bridge

@@ -9,7 +9,6 @@ every subcommand's parser): boto3 loads only when publishing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -43,17 +42,19 @@ def _err(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..model import Verdict
+    from ..integrity import IntegrityError, read_verdict_file
 
     job_id = args.codepipeline_job_id or os.environ.get("RELEASEGATE_CODEPIPELINE_JOB_ID")
     if not job_id:
         _err("publish: no job: pass --codepipeline-job-id or set RELEASEGATE_CODEPIPELINE_JOB_ID")
         return ExitCode.USAGE
     try:
-        with open(args.verdict, encoding="utf-8") as fh:
-            verdict = Verdict.from_json(json.load(fh))
+        verdict = read_verdict_file(args.verdict)  # recomputed from its rules (SPEC §13)
     except OSError as exc:
         _err(f"publish: cannot read {args.verdict}: {exc.strerror or exc}")
+        return ExitCode.USAGE
+    except IntegrityError as exc:
+        _err(f"publish: refusing {args.verdict}: {exc}")
         return ExitCode.USAGE
     except ValueError as exc:  # JSONDecodeError included
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

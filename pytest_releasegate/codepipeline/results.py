@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..evaluate import contribution
 from ..model import Level, Outcome, RuleResult, Verdict
@@ -38,18 +38,6 @@ OUTPUT_VARIABLES_MAX_BYTES = 122_880
 _VARIABLE_KEY = re.compile(r"[A-Za-z0-9@\-_]+")
 _NOT_KEY_CHAR = re.compile(r"[^A-Za-z0-9@\-_]")
 
-#: Error codes that mean "slow down" (botocore's `_retry.json` plus the usual spellings).
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "SlowDown",
-    }
-)
 _SERVER_CODES = frozenset({"InternalFailure", "InternalError", "ServiceUnavailable"})
 
 
@@ -413,6 +401,43 @@ class Backoff:
         return float(self.random()) * min(self.cap, self.base * 2.0**retry)
 
 
+T = TypeVar("T")
+
+
+def retry(
+    backoff: Backoff,
+    attempt: Callable[[int], T],
+    again: Callable[[BaseException, int], bool],
+) -> T:
+    """The one retry loop of the CodePipeline calls: ``attempt(n)`` for n = 0, 1, …
+    until it returns, ``again(exc, n)`` says no, or ``backoff.attempts`` are spent
+    (then the last exception is raised), sleeping ``backoff.delay`` between.
+
+    botocore's own retry modes are off for these calls (:func:`make_client`):
+    they cannot tell a caller whether a failed ``PutJob*Result`` may still
+    have been recorded, which :meth:`CodePipelineJobs.put_result` must know.
+    """
+    for n in range(backoff.attempts):
+        if n:
+            backoff.sleep(backoff.delay(n - 1))
+        try:
+            return attempt(n)
+        except Exception as exc:
+            if n == backoff.attempts - 1 or not again(exc, n):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def is_throttling(exc: BaseException) -> bool:
+    """Whether the service said "slow down": botocore's own throttling detector, or a 429."""
+    from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
+
+    code, status = error_code(exc)
+    response = getattr(exc, "response", None)
+    context = RetryContext(attempt_number=1, parsed_response=response)
+    return status == 429 or (bool(code) and ThrottledRetryableChecker().is_retryable(context))
+
+
 @dataclass(frozen=True)
 class Published:
     """A result that is on the job."""
@@ -450,7 +475,7 @@ def classify(exc: BaseException) -> _Transient:
 
     if isinstance(exc, ClientError):
         code, status = error_code(exc)
-        if code in THROTTLING_CODES or status == 429:
+        if is_throttling(exc):
             return _Transient(retry=True)  # refused before doing anything
         if status >= 500 or code in _SERVER_CODES:
             return _Transient(retry=True, maybe_done=True)
@@ -501,15 +526,7 @@ class CodePipelineJobs:
         through :meth:`put_result`.
         """
         method = self._method(operation)
-        for attempt in range(self.backoff.attempts):
-            if attempt:
-                self.backoff.sleep(self.backoff.delay(attempt - 1))
-            try:
-                return method(**params)
-            except Exception as exc:
-                if not classify(exc).retry or attempt == self.backoff.attempts - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return retry(self.backoff, lambda _n: method(**params), lambda e, _n: classify(e).retry)
 
     def put_result(self, request: ResultRequest, *, nonce: str | None = None) -> Published:
         """Record ``request`` on its job exactly once, or raise :class:`PublishError`.
@@ -526,36 +543,45 @@ class CodePipelineJobs:
 
         job_id = str(request.params["jobId"])
         method = self._method(request.operation)
+        # Whether an attempt that failed may still have taken effect (a 5xx, an
+        # answer lost after sending), and how many attempts were made.
         maybe_done = False
-        last: BaseException | None = None
-        for attempt in range(self.backoff.attempts):
-            if attempt:
-                self.backoff.sleep(self.backoff.delay(attempt - 1))
-            try:
-                method(**request.params)
-            except (ClientError, BotoCoreError) as exc:
-                code, _status = error_code(exc)
-                if code == "InvalidJobStateException":
-                    if maybe_done:
-                        return self._closed_by_us(request, attempt + 1, nonce)
-                    raise PublishError(
-                        job_id,
-                        "the job is not InProgress (already closed, timed out, or never "
-                        f"acknowledged) — {describe_error(exc)}",
-                    ) from None
-                verdict = classify(exc)
-                maybe_done = maybe_done or verdict.maybe_done
-                if not verdict.retry:
-                    raise PublishError(
-                        job_id, describe_error(exc), maybe_recorded=maybe_done
-                    ) from None
-                last = exc
-                continue
-            return Published(job_id, request, attempt + 1, "response")
-        reason = f"gave up after {self.backoff.attempts} attempts, the last: "
-        raise PublishError(
-            job_id, reason + describe_error(last or Exception("?")), maybe_recorded=maybe_done
-        )
+        made = 0
+
+        def attempt(n: int) -> Published:
+            nonlocal made
+            made = n + 1
+            method(**request.params)
+            return Published(job_id, request, made, "response")
+
+        def again(exc: BaseException, _n: int) -> bool:
+            nonlocal maybe_done
+            if not isinstance(exc, (ClientError, BotoCoreError)):
+                return False
+            if error_code(exc)[0] == "InvalidJobStateException":
+                return False
+            verdict = classify(exc)
+            maybe_done = maybe_done or verdict.maybe_done
+            return verdict.retry
+
+        try:
+            return retry(self.backoff, attempt, again)
+        except (ClientError, BotoCoreError) as exc:
+            if error_code(exc)[0] == "InvalidJobStateException":
+                if maybe_done:
+                    return self._closed_by_us(request, made, nonce)
+                raise PublishError(
+                    job_id,
+                    "the job is not InProgress (already closed, timed out, or never "
+                    f"acknowledged) — {describe_error(exc)}",
+                ) from None
+            verdict = classify(exc)
+            maybe_done = maybe_done or verdict.maybe_done
+            gave_up = verdict.retry  # retryable, but the attempts ran out
+            reason = f"gave up after {made} attempts, the last: " if gave_up else ""
+            raise PublishError(
+                job_id, reason + describe_error(exc), maybe_recorded=maybe_done
+            ) from None
 
     def _closed_by_us(self, request: ResultRequest, attempts: int, nonce: str | None) -> Published:
         job_id = str(request.params["jobId"])

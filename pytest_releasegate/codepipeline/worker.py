@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import ExitCode
 from .action_type import check_type_id
-from .log import EventLog, HealthServer, Heartbeat, LoggingBridge, Redactor
+from .log import EventLog, HealthServer, Heartbeat, Redactor
 from .worker_options import DEFAULTS
 from .worker_options import add_arguments as add_worker_options
 
@@ -207,7 +207,7 @@ class Worker:
             return self.config.concurrency - len(self._in_hand)
 
     def _poll_loop(self) -> int:
-        from .results import classify, describe_error, error_code
+        from .results import Backoff, classify, describe_error, error_code
 
         cfg = self.config
         failures = 0
@@ -232,8 +232,11 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - sorted below
                 code, _status = error_code(exc)
                 if classify(exc).retry:
+                    backoff = Backoff(
+                        base=cfg.poll_interval, cap=cfg.max_backoff, random=self.rng.random
+                    )
                     cap = min(cfg.max_backoff, cfg.poll_interval * 2**failures)
-                    delay = self.rng.random() * cap
+                    delay = backoff.delay(failures)
                     failures += 1
                     self.log.warning(
                         "poll.backoff",
@@ -417,7 +420,6 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     redactor = Redactor()
     log = EventLog(config.log_format, redactor=redactor)
-    LoggingBridge.attach(log)
     try:
         import boto3
 

@@ -93,12 +93,13 @@ def releasegate_collect(gate: Gate) -> None:
 
 
 def pending_bake(gate: Gate) -> dict[str, Any] | None:
-    """The bake's state as JSON when it stopped at the deadline with rounds left, else None."""
-    from ..sources import smoke
+    """The bake's state as JSON when it stopped at the deadline with rounds left, else None.
 
-    pending = getattr(smoke, "bake_pending", None)  # present once the smoke source ships bakes
-    state = pending(gate) if pending is not None else None
-    if state is None:
+    Read from ``gate.data`` where the smoke source keeps it (a ``BakeState``:
+    ``finished`` and ``to_json``), without importing the source.
+    """
+    state = gate.data.get(_BAKE_STATE_KEY)
+    if state is None or getattr(state, "finished", True) or not hasattr(state, "to_json"):
         return None
     data: dict[str, Any] = state.to_json(samples=False)
     return data

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import hookimpl
+from ..bounds import MAX_NAME, xml_text
 from ..model import Outcome, Verdict, format_value
 from .render import markdown
 
@@ -23,28 +24,35 @@ def _target(location: str) -> Path:
 
 
 def write_json(verdict: Verdict, path: Path) -> None:
-    path.write_text(json.dumps(verdict.to_json(), indent=2) + "\n", encoding="utf-8")
+    # allow_nan=False: a bare NaN/Infinity would be invalid JSON; to_json() nulls them.
+    path.write_text(
+        json.dumps(verdict.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
 
 
 def write_junit(verdict: Verdict, path: Path) -> None:
     """One testsuite `releasegate`, one testcase per rule; `<failure>` for fail and error."""
     from junitparser import Failure, Skipped, TestCase, TestSuite
 
+    # Names and messages may hold anything a test was called: XML 1.0 cannot
+    # carry control characters or lone surrogates, so they are escaped.
     suite = TestSuite("releasegate")
     suite.timestamp = verdict.started_at
+    classname = xml_text(f"releasegate.{verdict.profile}", MAX_NAME)
     for r in verdict.rules:
-        case = TestCase(r.name, classname=f"releasegate.{verdict.profile}", time=0)
+        message = xml_text(r.message)
+        case = TestCase(xml_text(r.name, MAX_NAME), classname=classname, time=0)
         if r.outcome in (Outcome.FAIL, Outcome.ERROR):
-            case.result = [Failure(r.message, type_=r.outcome.value)]
+            case.result = [Failure(message, type_=r.outcome.value)]
         elif r.outcome in (Outcome.WAIVED, Outcome.SKIPPED):
-            case.result = [Skipped(r.message)]
+            case.result = [Skipped(message)]
         detail = f"outcome: {r.outcome.value}; metric: {r.metric}; actual: {r.display_actual()}"
-        case.system_out = f"{detail}\n{r.message}"
+        case.system_out = xml_text(f"{detail}\n{message}")
         suite.add_testcase(case)
     suite.add_property("releasegate.verdict", verdict.verdict.value)
-    suite.add_property("releasegate.profile", verdict.profile)
+    suite.add_property("releasegate.profile", xml_text(verdict.profile, MAX_NAME))
     for name, value in verdict.metrics.items():
-        suite.add_property(name, format_value(value))
+        suite.add_property(xml_text(name, MAX_NAME), format_value(value))
     suite.update_statistics()  # type: ignore[no-untyped-call]
     # The suite is the root: `<testsuites>` may not carry `skipped` in junit-10.xsd.
     suite.write(str(path), pretty=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..bounds import clip_message, clip_name, one_line
 from ..model import Outcome, RuleResult, Verdict
 
 _MARK = {
@@ -17,13 +18,20 @@ _MARK = {
 def _row(r: RuleResult) -> tuple[str, str, str, str, str]:
     threshold = ", ".join(f"{k} {v}" for k, v in r.threshold.items()) or "-"
     name = r.name if r.level.value == "fail" else f"{r.name} ({r.level.value})"
-    return name, r.display_actual(), threshold, r.display_baseline(), _MARK[r.outcome]
+    # A verdict read back from a file may hold anything: no cell may start a line.
+    return (
+        one_line(clip_name(name)),
+        r.display_actual(),
+        one_line(threshold),
+        r.display_baseline(),
+        _MARK[r.outcome],
+    )
 
 
 def terminal_lines(verdict: Verdict, *, quiet: bool = False) -> list[str]:
     """The verdict line, warnings, then a rule table (`quiet`: only rules that did not pass)."""
-    lines = [verdict.headline()]
-    lines.extend(f"releasegate: WARNING: {w}" for w in verdict.warnings)
+    lines = [one_line(verdict.headline())]
+    lines.extend(f"releasegate: WARNING: {one_line(clip_message(w))}" for w in verdict.warnings)
     rules = [r for r in verdict.rules if not quiet or r.outcome is not Outcome.PASS]
     if not rules:
         return lines
@@ -37,12 +45,12 @@ def terminal_lines(verdict: Verdict, *, quiet: bool = False) -> list[str]:
         lines.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(cells)).rstrip())
     for r in rules:
         if r.outcome is not Outcome.PASS and r.message:
-            lines.append(f"  {r.name}: {r.message}")
+            lines.append(f"  {one_line(clip_name(r.name))}: {one_line(clip_message(r.message))}")
     return lines
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return one_line(clip_message(text)).replace("|", "\\|")
 
 
 def markdown(verdict: Verdict) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 
+from ..bounds import MAX_NAME, clip_id
 from ..records import RecordTable
 from .junit import _PathNormalizer
 
@@ -50,9 +51,18 @@ class Collector:
             n = self.seen.get(nodeid, 1) + 1
             self.seen[nodeid] = n
             nodeid = f"{nodeid} #{n}"
-        if classname:
-            classname = self.interned.setdefault(classname, classname)
         prefix, _, name = nodeid.rpartition("::")
+        # A gigantic name from the input is kept cut, with a digest (bounds.clip_id).
+        if len(name) > MAX_NAME:
+            name = clip_id(name)
+        if len(prefix) > MAX_NAME:
+            prefix = clip_id(prefix)
+        if classname:
+            if len(classname) > MAX_NAME:
+                classname = clip_id(classname)
+            classname = self.interned.setdefault(classname, classname)
+        if file is not None and len(file) > MAX_NAME:
+            file = clip_id(file)
         self.records.add(
             prefix,
             name,

@@ -105,6 +105,7 @@ def _run(
     finish = make(parser, refuse)
     chunk = head
     final = False
+    run = 0  # bytes fed since the last chunk that held a `<`
     try:
         while True:
             if decode is not None:
@@ -115,6 +116,18 @@ def _run(
                 break
             chunk = stream.read(chunk_size)
             final = not chunk
+            if final:
+                continue
+            if b"<" in chunk:
+                run = 0
+            else:
+                # No `<`: the chunk continues one token (a start tag with a
+                # huge attribute) or a run of text. Expat 2.5 rescans an
+                # unfinished token from its start on every call, so a 100 MB
+                # attribute fed 64 KiB at a time costs minutes; blocks that
+                # double (up to 32 MiB) keep it linear.
+                chunk, final = _grow(chunk, stream, chunk_size, min(run, _MAX_RUN))
+                run += len(chunk)
     except _Refused:
         raise ReportError(refused[-1]) from None
     except UnicodeDecodeError as exc:
@@ -133,6 +146,24 @@ def _run(
             f"not well-formed XML: {reason} at line {exc.lineno}, column {exc.offset}"
         ) from None
     return finish()
+
+
+_MAX_RUN = 32 * 1024 * 1024
+
+
+def _grow(chunk: bytes, stream: BinaryIO, chunk_size: int, target: int) -> tuple[bytes, bool]:
+    """``chunk`` and what follows, up to ``target`` bytes or a ``<``; and whether at the end."""
+    parts = [chunk]
+    size = len(chunk)
+    while size < target:
+        more = stream.read(chunk_size)
+        if not more:
+            return b"".join(parts), True
+        parts.append(more)
+        size += len(more)
+        if b"<" in more:
+            break
+    return b"".join(parts), False
 
 
 def _declared(head: bytes) -> str:

@@ -57,6 +57,36 @@ DEFAULT_BASE = "origin/main"
 _MESSAGE_ITEMS = 5
 _GIT_TIMEOUT = 60.0
 _STATE_KEY = "coverage"
+#: The coverage.py versions whose internals :func:`internal` reaches (pyproject's
+#: dependency range; CI runs the coverage tests on the oldest and the newest).
+SUPPORTED_COVERAGE = ">=7.12,<8"
+
+
+def internal(obj: Any, name: str, *default: Any) -> Any:
+    """The one door to what coverage.py and pytest-cov do not publish.
+
+    Public API is used wherever one exists (``Coverage.load``, ``get_data``,
+    ``coverage.results``, ``report_core.get_analysis_to_report``); what has
+    none goes through here: ``Coverage._prepare_data_for_reporting`` (the
+    ``[paths]`` remapping every report does first), ``Coverage._file_mapper``,
+    ``Coverage._get_file_reporters``, ``Coverage._data_to_close``,
+    ``coverage.files.RELATIVE_DIR`` / ``CANONICAL_FILENAME_CACHE``, and
+    pytest-cov's ``_disabled`` and ``cov_controller.topdir``. A coverage.py
+    outside :data:`SUPPORTED_COVERAGE` that lacks one is a clear error, not an
+    AttributeError deep in a measurement. ``default`` (optional) is returned
+    instead when the attribute may legitimately be absent.
+    """
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        if default:
+            return default[0]
+        import coverage
+
+        raise CoverageProblem(
+            f"coverage.py {coverage.__version__} has no {type(obj).__name__}.{name}, which "
+            f"the gate needs: install coverage{SUPPORTED_COVERAGE}"
+        ) from None
 
 
 class CoverageProblem(Exception):
@@ -193,7 +223,7 @@ def pytest_cov_facts(plugin: Any) -> dict[str, Any]:
     7), read after pytest-cov combined its data (``pytest_sessionfinish`` or
     later). Returns ``{}`` when pytest-cov was disabled or measured nothing.
     """
-    if plugin is None or getattr(plugin, "_disabled", False):
+    if plugin is None or internal(plugin, "_disabled", False):
         return {}
     controller = getattr(plugin, "cov_controller", None)
     cov = getattr(controller, "cov", None)
@@ -202,11 +232,11 @@ def pytest_cov_facts(plugin: Any) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     data_file = getattr(getattr(cov, "config", None), "data_file", None)
     if isinstance(data_file, str):
-        topdir = getattr(controller, "topdir", None) or os.getcwd()
+        topdir = internal(controller, "topdir", None) or os.getcwd()
         facts["data_file"] = os.path.join(topdir, data_file)
     config = getattr(controller, "cov_config", None)
     if isinstance(config, str) and config not in ("", ".coveragerc"):
-        topdir = getattr(controller, "topdir", None) or os.getcwd()
+        topdir = internal(controller, "topdir", None) or os.getcwd()
         facts["config_file"] = os.path.join(topdir, config)
     elif isinstance(config, bool):
         facts["config_file"] = config
@@ -240,11 +270,31 @@ def _locate(gate: Gate) -> CoverageState:
     except CoverageProblem as exc:
         state.problem = str(exc)
         return state
-    if not state.data_file.is_file():
+    kind = _not_regular(state.data_file)
+    if kind is not None:
+        # Never opened: a FIFO would block coverage.py's sqlite forever.
+        state.problem = (
+            f"no coverage data: {state.data_file} is {kind}, not a coverage data file "
+            f"(from {state.origin})"
+        )
+    elif not state.data_file.is_file():
         state.problem = _no_data_message(state)
     elif not state.explicit and gate.pytest_run:
         _warn_if_stale(gate, state.data_file)
     return state
+
+
+def _not_regular(path: Path) -> str | None:
+    """'a directory', 'a FIFO (named pipe)', ... for a path that exists but is no file."""
+    import stat
+
+    from ..bounds import file_kind
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def _no_data_message(state: CoverageState) -> str:
@@ -295,7 +345,8 @@ def _coverage_env(gate: Gate) -> Iterator[None]:
     root = os.path.realpath(gate.rootdir)
     here = os.getcwd()
     moved = os.path.realpath(here) != root
-    saved = (coverage.files.RELATIVE_DIR, coverage.files.CANONICAL_FILENAME_CACHE)
+    files = coverage.files
+    saved = (internal(files, "RELATIVE_DIR"), internal(files, "CANONICAL_FILENAME_CACHE"))
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         if moved:
@@ -305,7 +356,7 @@ def _coverage_env(gate: Gate) -> Iterator[None]:
         finally:
             if moved:
                 os.chdir(here)
-                coverage.files.RELATIVE_DIR, coverage.files.CANONICAL_FILENAME_CACHE = saved
+                files.RELATIVE_DIR, files.CANONICAL_FILENAME_CACHE = saved
     for rec in records:
         text = f"coverage: {rec.message}"
         if text not in gate.warnings:
@@ -344,7 +395,7 @@ def _loaded(gate: Gate, state: CoverageState) -> Iterator[Coverage]:
             try:
                 cov.load()
                 # What Coverage.report() does first: apply `[paths]` remapping.
-                cov._prepare_data_for_reporting()
+                internal(cov, "_prepare_data_for_reporting")()
                 cov.get_data().set_query_contexts(cov.config.report_contexts)
             except CoverageException as exc:
                 raise CoverageProblem(f"coverage data {state.data_file}: {exc}") from None
@@ -354,16 +405,13 @@ def _loaded(gate: Gate, state: CoverageState) -> Iterator[Coverage]:
             with keep_open():
                 yield cov
         finally:
-            for data in getattr(cov, "_data_to_close", ()):
+            for data in internal(cov, "_data_to_close", ()):
                 data.close(force=True)
 
 
 def _analyses(cov: Coverage, morfs: Sequence[str] | None) -> Iterator[tuple[Any, Any]]:
     """(FileReporter, Analysis) pairs exactly as coverage.py's reporters get them."""
-    try:
-        from coverage.report_core import get_analysis_to_report
-    except ImportError:  # coverage < 7.2.3
-        from coverage.report import get_analysis_to_report  # type: ignore[attr-defined,unused-ignore]
+    from coverage.report_core import get_analysis_to_report
 
     return iter(get_analysis_to_report(cov, morfs))
 
@@ -496,6 +544,16 @@ def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
     diff = diff_coverage(gate, rule.base or DEFAULT_BASE, rule.select.path, state)
     executable, uncovered = _diff_counts(diff)
     against = f"against {diff.base} (merge-base {diff.merge_base[:12]})"
+    # No changed line in the selection passes only if the selection names
+    # measured files at all: a misspelt path is not "nothing changed".
+    if (
+        executable == 0
+        and rule.select.path is not None
+        and not _any_measured(gate, state, rule.select.path)
+    ):
+        return Measurement.absent(
+            f"select path={rule.select.path!r} matches no measured source file"
+        )
     if executable == 0:
         message = (
             f"no coverable changed lines {against}: {_plural(diff.changed_lines, 'changed line')} "
@@ -512,6 +570,18 @@ def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
         pct = 100.0 * (executable - uncovered) / executable
         return Measurement(pct, message, precision=state.precision)
     return Measurement(uncovered, message)
+
+
+def _any_measured(gate: Gate, state: CoverageState, path_glob: str) -> bool:
+    """Whether a file the coverage data measured matches ``path_glob`` (no analysis needed)."""
+    from ..select import path_matches
+
+    if isinstance(state.report, Report):
+        return any(path_matches(f.path, path_glob) for f in state.report.files)
+    root = os.path.realpath(gate.rootdir)
+    with _loaded(gate, state) as cov:
+        files = cov.get_data().measured_files()
+    return any(path_matches(_relative(root, os.path.realpath(f)), path_glob) for f in files)
 
 
 def _diff_counts(diff: Diff) -> tuple[int, int]:
@@ -620,7 +690,7 @@ def _analyse_changed(
                     if cov.config.ignore_errors:
                         continue
                     raise
-                lines = data.lines(cov._file_mapper(fr.filename)) or []
+                lines = data.lines(internal(cov, "_file_mapper")(fr.filename)) or []
                 missing = statements - fr.translate_lines(lines)
                 out.append((_relative(root, fr.filename), fr.filename, statements, missing))
         except CoverageException as exc:
@@ -634,7 +704,7 @@ def _reported(cov: Coverage, morfs: list[str]) -> list[Any]:
 
     if not morfs:
         return []
-    reporters = [fr for fr, _ in cov._get_file_reporters(morfs)]
+    reporters = [fr for fr, _ in internal(cov, "_get_file_reporters")(morfs)]
     config = cov.config
     if config.report_include:
         include = GlobMatcher(prep_patterns(config.report_include), "report_include")

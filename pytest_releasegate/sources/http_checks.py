@@ -52,13 +52,9 @@ class CheckSetupError(Exception):
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every secret (plain or URL-encoded) replaced by ``***``."""
-    forms: set[str] = set()
-    for s in secrets:
-        if s:
-            forms.update((s, urllib.parse.quote(s, safe=""), urllib.parse.quote_plus(s)))
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, MASK)
-    return text
+    from ..redact import Redactor
+
+    return Redactor(secrets, mask=MASK, shapes=False, min_length=1)(text)
 
 
 def display_url(url: str) -> str:

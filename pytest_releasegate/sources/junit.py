@@ -26,15 +26,18 @@ file, and never a traceback.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import glob
 import math
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from xml.parsers import expat
 
 from .. import hookimpl
+from ..bounds import MAX_NAME, clip_id
 from ..model import TestRecord
 from ..options import DEFAULT_JUNIT_NAME, parse_input_spec
 from ..records import RecordTable
@@ -147,6 +150,7 @@ def _handlers(
     not_run = _NOT_RUN
     inf = _INF
     unseen = _UNSEEN
+    max_name = MAX_NAME
 
     def add_suite_error(n: int) -> None:
         nonlocal bad
@@ -242,7 +246,12 @@ def _handlers(
         else:
             outcome = "passed"
         classname = attrs.get("classname") or None
+        name = attrs["name"]
+        if len(name) > max_name:  # a 100 MB name is kept as 1,024 characters
+            name = clip_id(name)
         if classname is not None:
+            if len(classname) > max_name:
+                classname = clip_id(classname)
             classname = intern(classname, classname)
         time = attrs.get("time")
         try:
@@ -252,10 +261,12 @@ def _handlers(
         if not 0.0 <= duration < inf:
             duration = 0.0
         file = attrs.get("file") or suite_file
+        if file is not None and len(file) > max_name:
+            file = clip_id(file)
         path = path_of(file, unseen)
         add_row(
             classname,
-            attrs["name"],
+            name,
             outcome,
             duration,
             flags & _FLAKY != 0 and outcome == "passed",
@@ -370,13 +381,98 @@ def count_outcomes(records: Iterable[TestRecord]) -> dict[str, int]:
 
 
 def expand_glob(rootdir: str | os.PathLike[str], pattern: str) -> list[Path]:
-    """Files matching ``pattern`` (relative to ``rootdir``; ``**`` recursive), sorted."""
-    root = Path(rootdir)
-    full = pattern if os.path.isabs(pattern) else os.path.join(glob.escape(str(root)), pattern)
-    return sorted(
-        {Path(p) for p in glob.iglob(full, recursive=True) if os.path.isfile(p)},
-        key=lambda p: p.as_posix(),
-    )
+    """Regular files matching ``pattern`` (relative to ``rootdir``; ``**`` recursive), sorted.
+
+    Matches as :func:`glob.glob` with ``recursive=True`` does (wildcards skip
+    hidden names unless the pattern part starts with ``.``), but symlinks can
+    never make it loop: each real directory is listed once, each is entered
+    at most once per part of the pattern, and each real file is returned once
+    (under the first name sorted order gives it). Directories that cannot be
+    read are skipped; FIFOs, sockets and devices are never returned.
+    """
+    return [path for _, path in _glob_files(rootdir, pattern)]
+
+
+_Identity = tuple[int, int]
+
+
+def _glob_files(rootdir: str | os.PathLike[str], pattern: str) -> list[tuple[_Identity, Path]]:
+    parts = Path(pattern).parts
+    fixed = 0
+    while fixed < len(parts) and not glob.has_magic(parts[fixed]):
+        fixed += 1
+    # The root directory is literal even when its name holds `*` or `[`.
+    base = os.path.join(os.fspath(rootdir), *parts[:fixed])
+    rest = parts[fixed:]
+    found: dict[_Identity, str] = {}
+
+    def add_file(path: str) -> None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        if stat.S_ISREG(st.st_mode):
+            key = (st.st_dev, st.st_ino)
+            if key not in found or path < found[key]:
+                found[key] = path
+
+    if not rest:
+        add_file(base)
+    listings: dict[_Identity, list[tuple[str, bool]]] = {}
+    entered: set[tuple[int, int, int]] = set()
+    stack = [(base, 0)]
+    while stack:
+        directory, k = stack.pop()
+        try:
+            st = os.stat(directory)
+        except OSError:
+            continue
+        identity = (st.st_dev, st.st_ino)
+        if (*identity, k) in entered or not stat.S_ISDIR(st.st_mode):
+            continue
+        entered.add((*identity, k))
+        entries = listings.get(identity)
+        if entries is None:
+            entries = listings[identity] = _listing(directory)
+        part, last = rest[k], k == len(rest) - 1
+        if part == "**":
+            if not last:
+                stack.append((directory, k + 1))
+            for name, is_dir in entries:
+                if name.startswith("."):
+                    continue
+                child = os.path.join(directory, name)
+                if is_dir:
+                    stack.append((child, k))
+                elif last:
+                    add_file(child)
+            continue
+        hidden_ok = part.startswith(".")
+        for name, is_dir in entries:
+            if (name.startswith(".") and not hidden_ok) or not fnmatch.fnmatchcase(name, part):
+                continue
+            child = os.path.join(directory, name)
+            if last:
+                add_file(child)
+            elif is_dir:
+                stack.append((child, k + 1))
+    return sorted(((key, Path(p)) for key, p in found.items()), key=lambda item: item[1].as_posix())
+
+
+def _listing(directory: str) -> list[tuple[str, bool]]:
+    """(name, is a directory after following links) of each entry; [] when unreadable."""
+    out = []
+    try:
+        with os.scandir(directory) as it:
+            for entry in it:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                out.append((entry.name, is_dir))
+    except OSError:
+        return []
+    return out
 
 
 def _display(path: Path, root: Path) -> str:
@@ -432,15 +528,15 @@ def collect_inputs(
     results = gate.results
     for source, globs in patterns.items():
         results.bucket(source)
-        seen: set[Path] = set()
+        seen: set[_Identity] = set()
         for pattern in globs:
-            files = expand_glob(root, pattern)
+            files = _glob_files(root, pattern)
             if not files:
                 problems.setdefault(source, []).append(f"no files match {pattern!r}")
-            for path in files:
-                if path in seen:
+            for identity, path in files:
+                if identity in seen:  # each real file is read once per source
                     continue
-                seen.add(path)
+                seen.add(identity)
                 try:
                     records = read(path, source=source, display=_display(path, root), rootdir=root)
                 except ReportError as exc:

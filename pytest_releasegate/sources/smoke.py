@@ -272,6 +272,11 @@ def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     values = _values(summary)
     if rule.metric not in values:
         if not summary.executions and not summary.requests:
+            if not rule.select.is_empty:
+                return Measurement.absent(
+                    f"select {rule.select.describe()} matches no smoke check "
+                    "or smoke-marked test that ran"
+                )
             return Measurement.absent("no smoke check ran and no smoke-marked test ran")
         return Measurement.absent("no smoke request was made")
     return Measurement(values[rule.metric], message=_message(rule.metric, summary, state))

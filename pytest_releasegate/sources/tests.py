@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .. import catalogue, hookimpl
+from ..bounds import clip_name
 from ..model import Measurement, MetricInfo, Rule, Selection, TestRecord
 from ..records import RecordTable
 from ..select import record_matches
@@ -44,11 +46,14 @@ def _is_quarantined(gate: Gate, record: TestRecord) -> bool:
 class Summary:
     """All tests.* values of one selection, plus the first failing test ids for messages."""
 
-    __slots__ = ("examples", "values")
+    __slots__ = ("examples", "matched", "values")
 
-    def __init__(self, values: dict[str, float], examples: dict[str, list[str]]) -> None:
+    def __init__(
+        self, values: dict[str, float], examples: dict[str, list[str]], matched: int = 0
+    ) -> None:
         self.values = values
         self.examples = examples  # "failed"/"error" -> the first 3 node ids
+        self.matched = matched  # records in the selection, quarantined ones included
 
 
 def summarize(gate: Gate, sel: Selection) -> Summary:
@@ -64,20 +69,33 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
     select = None if sel.is_empty else sel
     quarantined = _is_quarantined if gate.policy.quarantine else None
     outcome_key = _OUTCOME_KEY
+    matched = 0
+    literal = None
+    if select is not None and select.nodeid is not None and not _has_magic(select.nodeid):
+        # A literal node id is a dict lookup per source, not a scan of every
+        # test: 10k such rules over 10k tests stay linear.
+        literal = select.nodeid
     for bucket in gate.results.by_source.values():
-        if quarantined is None and isinstance(bucket, RecordTable):
+        records: Iterable[TestRecord]
+        if literal is not None:
+            records = [bucket[literal]] if literal in bucket else []
+        elif quarantined is None and isinstance(bucket, RecordTable):
             # Report sources count straight from their columns.
             tallied: dict[str, int] = {}
             n_flaky, seconds, biggest = bucket.tally(select, tallied, examples)
             for outcome, n in tallied.items():
                 counts[outcome_key.get(outcome, "errors")] += n
+                matched += n
             flaky += n_flaky
             total_s += seconds
             max_s = max(max_s, biggest)
             continue
-        for record in bucket.values():
+        else:
+            records = bucket.values()
+        for record in records:
             if select is not None and not record_matches(record, select):
                 continue
+            matched += 1
             outcome = record.outcome
             if quarantined is not None and quarantined(gate, record):
                 if outcome in ("failed", "error"):
@@ -92,6 +110,8 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
             total_s += duration
             if duration > max_s:
                 max_s = duration
+    for names in examples.values():
+        names[:] = [clip_name(name) for name in names]
     counts["total"] = sum(counts.values())
     values: dict[str, float] = {f"tests.{k}": v for k, v in counts.items()}
     values["tests.flaky"] = flaky
@@ -101,9 +121,13 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
     ran = counts["passed"] + counts["failed"] + counts["errors"]
     if ran:
         values["tests.pass_rate"] = 100.0 * counts["passed"] / ran
-    summary = Summary(values, examples)
+    summary = Summary(values, examples, matched)
     cache[sel] = summary
     return summary
+
+
+def _has_magic(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
 
 
 def missing_reason(gate: Gate, sel: Selection) -> str | None:
@@ -128,6 +152,21 @@ def missing_reason(gate: Gate, sel: Selection) -> str | None:
     return None
 
 
+def empty_selection(gate: Gate, sel: Selection) -> str:
+    """Why a selection that matches no test is not a pass: it names the selection."""
+    total = len(gate.results)
+    shown = ", ".join(f"{k}={clip_name(v)!r}" for k, v in sel.to_json().items())
+    text = f"select {shown} matches none of the {total} tests"
+    if sel.marker is not None:
+        if not gate.pytest_run:
+            text += " (JUnit inputs carry no markers: select those tests by nodeid or path)"
+        else:
+            text += f" (is any test marked @pytest.mark.{sel.marker}? check the spelling)"
+    elif sel.path is not None:
+        text += " (paths are relative to the project root)"
+    return text
+
+
 @hookimpl
 def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     if not rule.metric.startswith("tests."):
@@ -136,6 +175,8 @@ def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     if reason is not None:
         return Measurement.absent(reason)
     summary = summarize(gate, rule.select)
+    if not summary.matched and not rule.select.is_empty:
+        return Measurement.absent(empty_selection(gate, rule.select))
     values = summary.values
     if rule.metric not in values:
         if rule.metric == "tests.pass_rate":

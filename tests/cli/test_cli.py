@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_cli
+
 POLICY = """
 [tool.releasegate]
 default-profile = "ci"
@@ -35,15 +37,7 @@ rules = ["no failures"]
 def releasegate(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_releasegate", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        check=False,
-        timeout=120,
-    )
+    return run_cli(cwd, *args, env=env)
 
 
 def test_check_policy_prints_rules_per_profile(tmp_path: Path) -> None:

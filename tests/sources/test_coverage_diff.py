@@ -303,3 +303,19 @@ def test_file_names_with_spaces_and_unicode(repo: GitRepo) -> None:
     repo.commit({"pkg/my módulo.py": "def f():\n    return 1\n"}, "odd name")
     repo.run_coverage()
     assert measure(repo.root, DIFF_RULES[1]).value == 2
+
+
+def test_a_path_selection_matching_no_measured_file_is_an_error(repo: GitRepo) -> None:
+    repo.commit({"pkg/calc.py": CLASSIFY, "run_checks.py": CHECKS_CLASSIFY})
+    repo.run_coverage()
+    typo = Rule(
+        name="t", metric="coverage.diff_percent", base="main", select=Selection(path="pkg/calcc*")
+    )
+    unchanged = Rule(
+        name="u", metric="coverage.diff_percent", base="main", select=Selection(path="pkg/other*")
+    )
+    m = measure(repo.root, typo)
+    assert m.value is None and m.missing is not None
+    assert "path='pkg/calcc*' matches no measured source file" in m.missing
+    # A measured file with no changed line still passes, and says so.
+    assert measure(repo.root, unchanged).value == 100.0

@@ -363,3 +363,20 @@ def test_stale_default_data_in_a_pytest_run_is_a_warning(toolz_project: Path) ->
     verdict = gate.run()
     assert verdict.rules[0].outcome is Outcome.PASS
     assert any("predates this run" in w for w in verdict.warnings)
+
+
+@pytest.mark.parametrize(("kind", "said"), [("dir", "a directory"), ("fifo", "a FIFO")])
+@pytest.mark.parametrize("explicit", [True, False])
+def test_a_data_file_that_is_a_directory_or_fifo_says_so(
+    tmp_path: Path, kind: str, said: str, explicit: bool
+) -> None:
+    data = tmp_path / ".coverage"
+    if kind == "dir":
+        data.mkdir()
+    else:
+        os.mkfifo(data)
+    options = {"coverage": str(data)} if explicit else {}
+    m = measure(tmp_path, Rule(name="r", metric="coverage.percent"), **options)
+    assert m.value is None and m.missing is not None
+    assert f"{data} is {said}" in m.missing
+    assert "does not exist" not in m.missing

@@ -195,3 +195,16 @@ def test_a_failed_run_with_no_failed_test_is_one_error(tmp_path: Path) -> None:
     aborted = tmp_path / "aborted.trx"
     aborted.write_text(trx.read_text().replace('outcome="Failed"', 'outcome="Aborted"'))
     assert {k: r.outcome for k, r in read_report(aborted).items()} == {"[run aborted]": "error"}
+
+
+def test_gigantic_names_are_cut_in_every_format(tmp_path: Path) -> None:
+    big = "n" * 5_000_000
+    path = tmp_path / "nunit3.xml"
+    path.write_text(
+        f'<test-run><test-case name="{big}1" classname="{big}" result="Passed"/>'
+        f'<test-case name="{big}2" classname="{big}" result="Failed"/></test-run>'
+    )
+    records = read_report(path)
+    assert len(records) == 2  # still two tests
+    assert all(len(nodeid) <= 2 * 1024 + 2 for nodeid in records)
+    assert sorted(r.outcome for r in records.values()) == ["failed", "passed"]

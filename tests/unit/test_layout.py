@@ -139,3 +139,24 @@ def test_no_import_cycles_between_modules() -> None:
         if name not in state:
             visit(name, [name])
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_supported_coverage_range_is_declared_once_and_tested_at_its_floor() -> None:
+    """pyproject's coverage range is the one the source names, and CI installs its floor."""
+    import re
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    from pytest_releasegate.sources.coverage import SUPPORTED_COVERAGE
+
+    repo = PACKAGE.parent
+    deps = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
+    (declared,) = [d for d in deps if re.match(r"coverage\b", d)]
+    assert declared == f"coverage{SUPPORTED_COVERAGE}"
+    floor = re.match(r">=([\d.]+),", SUPPORTED_COVERAGE)
+    assert floor is not None
+    assert f'"coverage=={floor.group(1)}.0"' in (repo / ".ci" / "run").read_text()
