@@ -38,6 +38,10 @@ EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {
         "pytest_releasegate.codepipeline.action_type",
         "create the job worker's custom action type (idempotent)",
     ),
+    "report": (
+        "pytest_releasegate.report_cmd",
+        "write the HTML report of a verdict, with trends from the run history",
+    ),
 }
 
 

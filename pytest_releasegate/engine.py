@@ -77,6 +77,17 @@ class Gate:
         self.pm = pm or get_plugin_manager()
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.profile = policy.resolve_profile(self.options.profile)
+        if (self.options.baseline or policy.baseline) == "history" and not (
+            self.options.history or policy.history
+        ):
+            from .policy import PolicyError
+
+            raise PolicyError(
+                [
+                    f"{policy.display_source}, key 'baseline': \"history\" needs a run history "
+                    "(set `history` in the policy or pass --gate-history PATH)"
+                ]
+            )
         self.rules: tuple[Rule, ...] = policy.rules_for(self.profile)
         self._families: tuple[tuple[Rule, ...], set[str]] | None = None
         #: Test results; a pytest run and JUnit inputs add to it.
@@ -143,7 +154,10 @@ class Gate:
             self._families = (self.rules, {r.metric.partition(".")[0] for r in self.rules})
         metrics = self._families[1]
         wanted = {
-            "coverage": "coverage" in metrics or bool(self.options.coverage),
+            "coverage": "coverage" in metrics
+            or bool(self.options.coverage)
+            or bool(self.options.input_coverage),
+            "polycov": bool(self.options.input_coverage),
             "junit": bool(self.options.input_junit),
             "reports": bool(self.options.input_tests),
             "smoke": "smoke" in metrics,
@@ -174,10 +188,15 @@ class Gate:
         self._call_each("releasegate_collect", gate=self)
         measurements = {rule.name: self.measure(rule) for rule in self.rules}
 
+        context = self.run_context()
         baseline = None
         baseline_problem = None
         location = self.options.baseline or self.policy.baseline
-        if location:
+        if location == "history":
+            from .history import baseline_from_history
+
+            baseline, baseline_problem = baseline_from_history(self, context)
+        elif location:
             try:
                 baseline = read_baseline(location, rootdir=self.rootdir)
             except BaselineError as exc:
@@ -212,14 +231,9 @@ class Gate:
         for _name, part in self._call_each("releasegate_metrics", gate=self):
             if isinstance(part, Mapping):
                 metrics.update(part)
-        context: dict[str, Any] = {}
-        for _name, part in self._call_each("releasegate_context", gate=self):
-            if isinstance(part, Mapping):
-                context.update(part)
-        context.update(self.context)
-        if self.options.codepipeline_job_id:
-            context.setdefault("codepipeline_job_id", self.options.codepipeline_job_id)
+        from .failures import list_tests
 
+        listed = list_tests(self.results, self._live_quarantine())
         verdict_kind = verdict_of(results)
         self.verdict = Verdict(
             verdict=verdict_kind,
@@ -233,8 +247,36 @@ class Gate:
             tool_version=__version__,
             warnings=(*self.policy.warnings_for(self.profile), *self.warnings),
             warn_as=self.policy.warn_as,
+            failures=listed.failures,
+            failures_omitted=listed.failures_omitted,
+            flaky=listed.flaky,
+            flaky_omitted=listed.flaky_omitted,
+            coverage_unmapped=tuple(self.data.get("coverage_unmapped", ())),
         )
+        if self.options.history or self.policy.history:
+            from .history import record_run
+
+            self.verdict = record_run(self, self.verdict)
         return self.verdict
+
+    def run_context(self) -> dict[str, Any]:
+        """The verdict's `context` (git, CI and pipeline facts), gathered once per run."""
+        cached: dict[str, Any] | None = self.data.get("_context")
+        if cached is not None:
+            return cached
+        context: dict[str, Any] = {}
+        for _name, part in self._call_each("releasegate_context", gate=self):
+            if isinstance(part, Mapping):
+                context.update(part)
+        context.update(self.context)
+        if self.options.codepipeline_job_id:
+            context.setdefault("codepipeline_job_id", self.options.codepipeline_job_id)
+        self.data["_context"] = context
+        return context
+
+    def _live_quarantine(self) -> list[str]:
+        today = _dt.datetime.now(_dt.timezone.utc).date()
+        return [q.nodeid for q in self.policy.quarantine if q.expires >= today]
 
     def publish(self, verdict: Verdict) -> list[str]:
         """Hand the verdict to every sink; returns one line per sink that failed."""

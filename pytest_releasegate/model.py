@@ -296,6 +296,16 @@ class Verdict(NamedTuple):
     tool_version: str
     warnings: tuple[str, ...] = ()
     warn_as: str = "success"
+    #: Failing and erroring tests (`nodeid`, `source`, `outcome`, `message`), the first 1,000.
+    failures: tuple[dict[str, Any], ...] = ()
+    failures_omitted: int = 0  # failing tests beyond those listed
+    #: Tests that failed, then passed on a rerun (`nodeid`, `source`), the first 1,000.
+    flaky: tuple[dict[str, Any], ...] = ()
+    flaky_omitted: int = 0
+    #: Why this run could not be added to the history (None: recorded, or no history).
+    history_error: str | None = None
+    #: Coverage report files whose paths map to no project file (SPEC §9).
+    coverage_unmapped: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def failed_rules(self) -> list[RuleResult]:
@@ -347,7 +357,7 @@ class Verdict(NamedTuple):
         """JSON-ready data: every number finite (else null), names and messages bounded."""
         from .bounds import clip_message, json_safe
 
-        return {
+        out: dict[str, Any] = {
             "schema": VERDICT_SCHEMA,
             "verdict": self.verdict.value,
             "profile": self.profile,
@@ -360,7 +370,15 @@ class Verdict(NamedTuple):
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "tool_version": self.tool_version,
+            "failures": list(self.failures),
+            "failures_omitted": self.failures_omitted,
+            "flaky": list(self.flaky),
+            "flaky_omitted": self.flaky_omitted,
+            **({"history_error": self.history_error} if self.history_error else {}),
         }
+        if self.coverage_unmapped:
+            out["coverage_unmapped"] = list(self.coverage_unmapped)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
@@ -380,6 +398,12 @@ class Verdict(NamedTuple):
                 tool_version=str(data.get("tool_version", "")),
                 warnings=tuple(data.get("warnings") or ()),
                 warn_as=str(data.get("warn_as", "success")),
+                failures=tuple(data.get("failures") or ()),
+                failures_omitted=int(data.get("failures_omitted") or 0),
+                flaky=tuple(data.get("flaky") or ()),
+                flaky_omitted=int(data.get("flaky_omitted") or 0),
+                history_error=data.get("history_error"),
+                coverage_unmapped=tuple(data.get("coverage_unmapped") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed verdict JSON: {exc}") from None
@@ -391,7 +415,17 @@ class TestRecord:
     `outcome` is one of passed, failed, error, skipped, xfailed, xpassed.
     """
 
-    __slots__ = ("classname", "duration", "flaky", "markers", "nodeid", "outcome", "path", "source")
+    __slots__ = (
+        "classname",
+        "duration",
+        "flaky",
+        "markers",
+        "message",
+        "nodeid",
+        "outcome",
+        "path",
+        "source",
+    )
     __test__ = False  # not a pytest test class
 
     def __init__(
@@ -404,6 +438,7 @@ class TestRecord:
         source: str = "pytest",
         path: str | None = None,
         classname: str | None = None,
+        message: str | None = None,
     ) -> None:
         self.nodeid = nodeid
         self.outcome = outcome
@@ -413,6 +448,8 @@ class TestRecord:
         self.source = source
         self.path = path
         self.classname = classname
+        #: The first line of a failure's message (set for failed and erroring tests only).
+        self.message = message
 
     @property
     def file(self) -> str:

@@ -31,6 +31,7 @@ class GateOptions:
     markdown: str | None = None
     input_junit: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
     input_tests: list[str] = field(default_factory=list)  # "[NAME=]GLOB", any report format
+    input_coverage: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
     coverage: str | None = None
     base_url: str | None = None
     baseline: str | None = None
@@ -38,6 +39,8 @@ class GateOptions:
     codepipeline_job_id: str | None = None
     dry_run: bool = False
     quiet: bool = False
+    history: str | None = None
+    html: str | None = None
 
     def problems(self, prefix: str = "--gate-") -> list[str]:
         """Mistakes in the options themselves, one line each (`prefix` names the flags)."""
@@ -52,6 +55,11 @@ class GateOptions:
                 parse_input_spec(spec)
             except ValueError as exc:
                 out.append(f"bad option {prefix}input-tests {spec!r}: {exc}")
+        for spec in self.input_coverage:
+            try:
+                parse_input_spec(spec)
+            except ValueError as exc:
+                out.append(f"bad option {prefix}input-coverage {spec!r}: {exc}")
         return out
 
 
@@ -108,6 +116,13 @@ SPECS = (
         kind="list",
     ),
     OptionSpec(
+        "input_coverage",
+        "coverage reports from other tools: Cobertura, Clover, JaCoCo, LCOV, Go profiles, "
+        "coverage.py JSON (repeatable; source coverage:NAME)",
+        "[NAME=]GLOB",
+        kind="list",
+    ),
+    OptionSpec(
         "coverage", "coverage data file (default: pytest-cov's, else .coverage)", "PATH", path=True
     ),
     OptionSpec("base_url", "base URL of smoke checks", "URL", env="RELEASEGATE_BASE_URL"),
@@ -124,6 +139,15 @@ SPECS = (
         env="RELEASEGATE_CODEPIPELINE_JOB_ID",
     ),
     OptionSpec("dry_run", "evaluate and print; publish nothing remote", kind="flag"),
+    OptionSpec(
+        "history",
+        "append this run to a history (JSON lines; path or s3://bucket/key)",
+        "PATH",
+        path=True,
+    ),
+    OptionSpec(
+        "html", "write a self-contained HTML report (trends with a history)", "PATH", path=True
+    ),
 )
 
 
@@ -174,7 +198,7 @@ def gate_options(
             value = bool(value)
         else:
             value = value or (env.get(spec.env) if spec.env else None) or None
-            if spec.path:
+            if spec.path and not (spec.name == "baseline" and value == "history"):
                 value = absolute(value)
         values[spec.name] = value
     return GateOptions(**values, quiet=quiet)

@@ -114,6 +114,29 @@ def make_gate(config: pytest.Config) -> Gate:
     return gate
 
 
+def _crash_message(report: pytest.TestReport | pytest.CollectReport) -> str | None:
+    """The first line of a failure's message, for the verdict's `failures[]`.
+
+    Called for failed reports only. Reads the crash line pytest already
+    computed (also on reports sent by xdist workers) instead of rendering the
+    whole traceback.
+    """
+    longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    text = getattr(crash, "message", None)
+    if text is None and longrepr is not None:
+        text = str(longrepr)
+        # A collection error: the exception is on the last `E   ` line.
+        errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+        if errors:
+            text = errors[-1]
+    if text is None:
+        return None
+    from .failures import first_line
+
+    return first_line(text)
+
+
 def _policy_message(exc: Exception) -> str:
     problems = getattr(exc, "problems", None) or [str(exc)]
     return "\n".join(f"releasegate: bad policy: {p}" for p in problems)
@@ -210,6 +233,7 @@ class GatePlugin:
             from .model import TestRecord
 
             record = TestRecord(report.nodeid or "<collection>", "error")
+            record.message = _crash_message(report)
             self.records[record.nodeid] = record
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -233,15 +257,18 @@ class GatePlugin:
                 record.outcome = "xpassed" if hasattr(report, "wasxfail") else "passed"
             elif outcome == "failed":
                 record.outcome = "failed"
+                record.message = _crash_message(report)
             else:
                 record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
         elif when == "setup":
             if outcome == "failed":
                 record.outcome = "error"
+                record.message = _crash_message(report)
             elif outcome == "skipped":
                 record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
         elif outcome == "failed" and record.outcome not in ("failed", "error"):
             record.outcome = "error"  # teardown error after a pass
+            record.message = _crash_message(report)
         if when == "teardown":
             if record.flaky and record.outcome != "passed":
                 record.flaky = False  # failed every attempt: a failure, not a flake

@@ -18,7 +18,14 @@ from typing import Any
 
 from .bounds import MAX_DEPTH, finite, has_control, read_regular_text, too_deep
 from .model import SELECT_KEYS, Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
-from .sections import BAKE_DEFAULTS, SMOKE_DEFAULTS, AlarmsConfig, BakeConfig, SmokeCheck
+from .sections import (
+    BAKE_DEFAULTS,
+    SMOKE_DEFAULTS,
+    AlarmsConfig,
+    BakeConfig,
+    CoverageConfig,
+    SmokeCheck,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,6 +42,9 @@ TOP_KEYS = (
     "smoke",
     "bake",
     "alarms",
+    "history",
+    "history-keep",
+    "coverage",
 )
 RULE_KEYS = (
     "name",
@@ -80,6 +90,7 @@ BAKE_KEYS = (
     "profiles",
 )
 ALARMS_KEYS = ("names", "prefix", "region")
+COVERAGE_KEYS = ("paths", "source-roots")
 DIFF_METRICS = ("coverage.diff_percent", "coverage.diff_uncovered_lines")
 DEFAULT_PROFILE = "default"
 BAKE_RULE = "bake"
@@ -112,6 +123,10 @@ class Policy:
     smoke: tuple[SmokeCheck, ...] = ()
     bake: BakeConfig | None = None
     alarms: AlarmsConfig | None = None
+    history: str | None = None  # a path (relative to the project root) or s3://bucket/key
+    history_keep: int = 500  # runs kept in the history
+    #: `[coverage]`: `paths` remaps and `source-roots` for other tools' reports (SPEC §9).
+    coverage: CoverageConfig | None = None
 
     @property
     def display_source(self) -> str:
@@ -395,6 +410,8 @@ def parse_policy(
         ck.err(None, f"{prefix}baseline", "must be a path or s3://bucket/key string")
         baseline = None
 
+    history, history_keep = _parse_history(ck, table, prefix)
+
     warn_as = table.get("warn-as", "success")
     if warn_as not in ("success", "failure"):
         ck.err(None, f"{prefix}warn-as", f"must be 'success' or 'failure', not {warn_as!r}")
@@ -403,6 +420,7 @@ def parse_policy(
     quarantine = _parse_quarantine(ck, table.get("quarantine", []), prefix)
     smoke = _parse_smoke(ck, table.get("smoke", []), prefix)
     alarms = _parse_alarms(ck, table.get("alarms"), prefix)
+    coverage = _parse_coverage(ck, table.get("coverage"), prefix)
 
     if ck.problems:
         raise PolicyError(ck.problems)
@@ -417,7 +435,33 @@ def parse_policy(
         smoke=smoke,
         bake=bake,
         alarms=alarms,
+        history=history,
+        history_keep=history_keep,
+        coverage=coverage,
     )
+
+
+def _parse_history(ck: _Checker, table: Mapping[str, Any], prefix: str) -> tuple[str | None, int]:
+    """`history` (a path or s3://bucket/key) and `history-keep` (runs kept, default 500)."""
+    history = table.get("history")
+    valid = isinstance(history, str) and bool(history.strip())
+    if isinstance(history, str) and history.startswith("s3://"):
+        bucket, _, key = history[len("s3://") :].partition("/")
+        valid = bool(bucket and key)
+    if history is not None and not valid:
+        ck.err(
+            None,
+            f"{prefix}history",
+            f"must be a path or s3://bucket/key, not {history!r}",
+            None,
+            'e.g. history = ".releasegate/history.jsonl"',
+        )
+        history = None
+    keep = table.get("history-keep", 500)
+    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+        ck.err(None, f"{prefix}history-keep", f"must be a whole number >= 1, not {keep!r}")
+        keep = 500
+    return history, keep
 
 
 _CONTROL_PROBLEM = (
@@ -489,7 +533,17 @@ def _parse_rule(
                     continue
                 values[key] = value
         src = values.get("source")
-        if (
+        is_coverage = isinstance(metric, str) and metric.startswith("coverage.")
+        if is_coverage and src is not None:
+            if src != "coverage.py" and not re.fullmatch(r"coverage:[A-Za-z0-9_.\-]+", src):
+                ck.err(
+                    label,
+                    "select.source",
+                    f"unknown coverage source {src!r}",
+                    None,
+                    "use 'coverage.py' or 'coverage:NAME' (--gate-input-coverage NAME=GLOB)",
+                )
+        elif (
             src is not None
             and src != "pytest"
             and not re.fullmatch(r"(?:junit|tests):[A-Za-z0-9_.\-]+", src)
@@ -502,9 +556,9 @@ def _parse_rule(
                 "use 'pytest', 'junit:NAME' or 'tests:NAME'",
             )
         select = Selection(**values)
-        if isinstance(metric, str) and metric.startswith("coverage."):
+        if is_coverage:
             for key in values:
-                if key != "path":
+                if key not in ("path", "source"):
                     ck.err(
                         label,
                         f"select.{key}",
@@ -923,6 +977,53 @@ def _parse_alarms(ck: _Checker, value: Any, prefix: str) -> AlarmsConfig | None:
         ck.err("alarms", "region", "must be an AWS region name such as 'eu-west-1'")
         region = None
     return AlarmsConfig(names=tuple(names), prefix=alarm_prefix, region=region)
+
+
+def _parse_coverage(ck: _Checker, value: Any, prefix: str) -> CoverageConfig | None:
+    """`[coverage]`: `paths = {"canonical/" = ["alias/", ...]}`, `source-roots = [...]`."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        ck.err(None, f"{prefix}coverage", "must be a table")
+        return None
+    ck.keys(value, COVERAGE_KEYS, "coverage", "")
+    out: dict[str, Any] = {}
+    paths = value.get("paths")
+    if paths is not None:
+        good = isinstance(paths, dict) and all(
+            isinstance(k, str)
+            and isinstance(v, list)
+            and v
+            and all(isinstance(a, str) and a for a in v)
+            for k, v in paths.items()
+        )
+        if not good:
+            ck.err(
+                "coverage",
+                "paths",
+                "must map a project folder to a list of the prefixes reports use for it",
+                None,
+                'e.g. paths = { "web/" = ["/build/web/"] }',
+            )
+        else:
+            out["paths"] = {k: tuple(v) for k, v in paths.items()}
+    roots = value.get("source-roots")
+    if roots is not None:
+        if (
+            not isinstance(roots, list)
+            or not roots
+            or not all(isinstance(r, str) and r for r in roots)
+        ):
+            ck.err(
+                "coverage",
+                "source-roots",
+                "must be a non-empty list of folders",
+                None,
+                'e.g. source-roots = ["services/api/src/main/java"]',
+            )
+        else:
+            out["source_roots"] = tuple(roots)
+    return CoverageConfig(**out)
 
 
 # -- messages ----------------------------------------------------------------

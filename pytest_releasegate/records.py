@@ -22,6 +22,7 @@ from array import array
 from collections.abc import ItemsView, Iterator, MutableMapping, ValuesView
 from typing import Any
 
+from .failures import first_line
 from .model import TEST_OUTCOMES, Selection, TestRecord
 from .select import path_matches
 
@@ -43,6 +44,7 @@ class RecordTable(MutableMapping[str, TestRecord]):
         "_groups",
         "_index",
         "_last",
+        "_messages",
         "_name",
         "_outcome",
         "_prefix",
@@ -66,6 +68,8 @@ class RecordTable(MutableMapping[str, TestRecord]):
         self._flaky = bytearray()
         self._duration = array("d")
         self._group = array("I")
+        # Row → the first line of a failed or erroring test's message (few rows have one).
+        self._messages: dict[int, str] = {}
         # (prefix, its id, classname, path, markers, their group id) of the last add.
         self._last: tuple[Any, ...] = (object(), 0, object(), None, None, 0)
 
@@ -81,8 +85,11 @@ class RecordTable(MutableMapping[str, TestRecord]):
         classname: str | None = None,
         path: str | None = None,
         markers: tuple[str, ...] = (),
+        message: str | None = None,
     ) -> None:
         """Add the test ``PREFIX::NAME`` (``NAME`` without a prefix); a repeat is a rerun.
+
+        ``message`` is kept (its first line) for a failed or erroring test only.
 
         A repeated nodeid is another attempt at the same test, merged as
         :func:`~pytest_releasegate.sources.junit.merge_attempts` does.
@@ -117,6 +124,8 @@ class RecordTable(MutableMapping[str, TestRecord]):
         row = index.get(name)
         code = _CODE[outcome]
         if row is None:
+            if message is not None and code in (_FAILED, _ERROR):
+                self._messages[len(self._name)] = first_line(message) or ""
             index[name] = len(self._name)
             self._prefix.append(pid)
             self._name.append(name)
@@ -133,6 +142,13 @@ class RecordTable(MutableMapping[str, TestRecord]):
         self._flaky[row] = code == _PASSED
         self._duration[row] += duration
         self._group[row] = gid
+        self._set_message(row, code, message)
+
+    def _set_message(self, row: int, code: int, message: str | None) -> None:
+        if message is not None and code in (_FAILED, _ERROR):
+            self._messages[row] = first_line(message) or ""
+        else:
+            self._messages.pop(row, None)
 
     def __setitem__(self, nodeid: str, record: TestRecord) -> None:
         prefix, _, name = nodeid.rpartition("::")
@@ -147,6 +163,7 @@ class RecordTable(MutableMapping[str, TestRecord]):
                 record.classname,
                 record.path,
                 tuple(record.markers),
+                record.message,
             )
             return
         self._outcome[row] = _CODE[record.outcome]
@@ -158,6 +175,7 @@ class RecordTable(MutableMapping[str, TestRecord]):
             gid = self._group_ids[key] = len(self._groups)
             self._groups.append(key)
         self._group[row] = gid
+        self._set_message(row, self._outcome[row], record.message)
 
     def __delitem__(self, nodeid: str) -> None:
         raise TypeError("test records of a report source cannot be deleted")
@@ -185,6 +203,7 @@ class RecordTable(MutableMapping[str, TestRecord]):
             self.source,
             path,
             classname,
+            self._messages.get(row),
         )
 
     def __getitem__(self, nodeid: str) -> TestRecord:
@@ -214,7 +233,8 @@ class RecordTable(MutableMapping[str, TestRecord]):
         groups = self._groups
         source = self.source
         outcomes = TEST_OUTCOMES
-        for pid, name, code, flaky, duration, gid in zip(
+        messages = self._messages
+        columns = zip(
             self._prefix,
             self._name,
             self._outcome,
@@ -222,7 +242,8 @@ class RecordTable(MutableMapping[str, TestRecord]):
             self._duration,
             self._group,
             strict=True,
-        ):
+        )
+        for row, (pid, name, code, flaky, duration, gid) in enumerate(columns):
             classname, path, markers = groups[gid]
             yield new(
                 f"{prefixes[pid]}::{name}" if pid else name,
@@ -233,6 +254,7 @@ class RecordTable(MutableMapping[str, TestRecord]):
                 source,
                 path,
                 classname,
+                messages.get(row) if messages else None,
             )
 
     def items(self) -> ItemsView[str, TestRecord]:

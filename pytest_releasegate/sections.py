@@ -1,6 +1,7 @@
-"""The policy's non-rule sections as typed values: smoke checks, the bake, the alarms.
+"""The policy's non-rule sections as typed values: smoke checks, the bake, the alarms,
+the mapping of other tools' coverage reports.
 
-:mod:`.policy` validates a ``[[smoke]]``, ``[bake]`` or ``[alarms]`` table
+:mod:`.policy` validates a ``[[smoke]]``, ``[bake]``, ``[alarms]`` or ``[coverage]`` table
 and builds one of these; the sources read the fields, never the raw tables.
 Each default is written once, here (``*_DEFAULTS``), and both the validator
 and the dataclasses use it.
@@ -107,3 +108,17 @@ class AlarmsConfig:
     prefix: str | None = None
     #: The CloudWatch region (None: the standard AWS configuration chain's).
     region: str | None = None
+
+
+#: Where JaCoCo's ``package/File.java`` names are looked for without ``source-roots``.
+DEFAULT_SOURCE_ROOTS = ("src/main/java", "src/main/kotlin", "src")
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    """A ``[coverage]`` table: how file names in other tools' reports map to project paths."""
+
+    #: Project folder → the prefixes reports use for it (like coverage.py's ``[paths]``).
+    paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Folders JaCoCo's package paths are under (``"."``: the project root).
+    source_roots: tuple[str, ...] = DEFAULT_SOURCE_ROOTS

@@ -29,6 +29,7 @@ from .worker_options import DEFAULTS
 
 VERDICT_JSON = "verdict.json"
 VERDICT_JUNIT = "releasegate-junit.xml"
+VERDICT_HTML = "report.html"
 _CHUNK = 1 << 16
 
 
@@ -334,10 +335,15 @@ def output_zip(files: Mapping[str, bytes]) -> bytes:
 
 
 def verdict_zip(out_dir: Path) -> bytes:
-    """The output artifact: ``verdict.json`` and ``releasegate-junit.xml`` from ``out_dir``."""
-    return output_zip(
-        {name: (out_dir / name).read_bytes() for name in (VERDICT_JSON, VERDICT_JUNIT)}
-    )
+    """The output artifact: ``verdict.json``, ``releasegate-junit.xml`` and ``report.html``.
+
+    The HTML report is included when the run wrote one (every gate run does;
+    its absence alone never fails a job that has a verdict).
+    """
+    files = {name: (out_dir / name).read_bytes() for name in (VERDICT_JSON, VERDICT_JUNIT)}
+    if (out_dir / VERDICT_HTML).is_file():
+        files[VERDICT_HTML] = (out_dir / VERDICT_HTML).read_bytes()
+    return output_zip(files)
 
 
 def upload(

@@ -9,8 +9,8 @@ and the action's ``UserParameters`` as an optional JSON object::
 Each invocation fetches and unpacks the first input artifact with the job's
 artifact credentials, runs pytest with the gate in a child process (time
 limit well inside the invocation's remaining time, no AWS credentials in its
-environment), uploads ``verdict.json`` and ``releasegate-junit.xml`` to the
-output artifact (SSE-KMS) and puts exactly one result on the job. A bake
+environment), uploads ``verdict.json``, ``releasegate-junit.xml`` and
+``report.html`` to the output artifact (SSE-KMS) and puts exactly one result on the job. A bake
 that outlasts the invocation is handed on in a continuation token and
 resumed by the next one. Any failure on the way is a failure result: the job
 never waits for its timeout. The event carries credentials and is never

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .artifacts import VERDICT_JSON, VERDICT_JUNIT
+from .artifacts import VERDICT_HTML, VERDICT_JSON, VERDICT_JUNIT
 from .results import FailureType, JobFailure
 
 USER_PARAMETER_KEYS = ("policy", "profile", "pytest_args", "base_url")
@@ -133,6 +133,7 @@ def gate_command(
     command = [*base, *params.pytest_args, "--gate", "-p", "no:cacheprovider"]
     command += ["--gate-json", str(outdir / VERDICT_JSON)]
     command += ["--gate-junit", str(outdir / VERDICT_JUNIT)]
+    command += ["--gate-html", str(outdir / VERDICT_HTML)]
     policy = params.policy_path(srcdir)
     if policy:
         command += ["--gate-policy", policy]

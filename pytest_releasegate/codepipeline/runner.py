@@ -18,8 +18,8 @@ they differ only in how they configure it (:class:`JobSettings`):
 For each job the runner fetches and safely unpacks the first input artifact,
 runs pytest with the gate in a child process (no AWS credential in its
 environment), and puts exactly one result (:class:`OneResult`): the verdict,
-with ``verdict.json`` and ``releasegate-junit.xml`` stored as the output
-artifact when the action declares one; or, while a bake has rounds left, a
+with ``verdict.json``, ``releasegate-junit.xml`` and ``report.html`` stored as
+the output artifact when the action declares one; or, while a bake has rounds left, a
 success with a continuation token (:mod:`.handoff`) — unless a rule outside
 the bake already blocks the release, which ends the bake at once. Whatever
 goes wrong on the way becomes a failure result; an unreadable bake state too.

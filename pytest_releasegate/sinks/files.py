@@ -65,8 +65,17 @@ def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
         write_json(verdict, _target(opts.json))
     if opts.junit:
         write_junit(verdict, _target(opts.junit))
+    runs = None
+    if (opts.markdown or opts.html) and (opts.history or gate.policy.history):
+        from ..history import records_for, series_for
+
+        runs = series_for(verdict.to_json(), records_for(gate))
     if opts.markdown:
-        _target(opts.markdown).write_text(markdown(verdict), encoding="utf-8")
+        _target(opts.markdown).write_text(markdown(verdict, runs), encoding="utf-8")
+    if opts.html:
+        from .html import render
+
+        _target(opts.html).write_text(render(verdict.to_json(), runs), encoding="utf-8")
     if opts.save_baseline:
         from ..baseline import write_baseline
 

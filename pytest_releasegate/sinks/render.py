@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from ..bounds import clip_message, clip_name, one_line
-from ..model import Outcome, RuleResult, Verdict
+from ..model import Outcome, RuleResult, Verdict, format_value
 
 _MARK = {
     Outcome.PASS: "pass",
@@ -53,8 +56,13 @@ def _md_cell(text: str) -> str:
     return one_line(clip_message(text)).replace("|", "\\|")
 
 
-def markdown(verdict: Verdict) -> str:
-    """A Markdown summary (for PR comments and CodeBuild/GitHub step summaries)."""
+def markdown(verdict: Verdict, runs: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """A Markdown summary (for PR comments and CodeBuild/GitHub step summaries).
+
+    With `runs` (the history of the verdict's branch and profile, ending with
+    this run) a trend section follows: a sparkline per rule metric and the
+    change since the previous run.
+    """
     icon = {"pass": "\u2705", "warn": "\u26a0\ufe0f", "fail": "\u274c", "error": "\U0001f6d1"}
     out = [
         f"## {icon.get(verdict.verdict.value, '')} Release gate: {verdict.verdict.value.upper()}",
@@ -63,7 +71,14 @@ def markdown(verdict: Verdict) -> str:
         "",
     ]
     out.extend(f"> **Warning:** {_md_cell(w)}" for w in verdict.warnings)
-    if verdict.warnings:
+    if verdict.coverage_unmapped:
+        n = sum(int(u.get("count", 0)) for u in verdict.coverage_unmapped)
+        out.append(
+            f"> **Hint:** {n} covered files map to no file in the project, so path selections "
+            "and diff coverage cannot see them: map them with `[tool.releasegate.coverage] "
+            "paths` (or `source-roots`), see docs/coverage.md."
+        )
+    if verdict.warnings or verdict.coverage_unmapped:
         out.append("")
     out += [
         "| rule | metric | actual | threshold | baseline | outcome | message |",
@@ -76,4 +91,34 @@ def markdown(verdict: Verdict) -> str:
             f"| {outcome} | {_md_cell(r.message)} |"
         )
     out.append("")
+    if runs:
+        out.extend(markdown_trends(verdict, runs))
     return "\n".join(out)
+
+
+def markdown_trends(verdict: Verdict, runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """`### Trends`: per rule metric a sparkline over the runs and the change since the last."""
+    from ..trends import TREND_RUNS, change, sparkline, trends, unit_of
+
+    data = verdict.to_json()
+    charts = trends(data, runs, TREND_RUNS)
+    if not charts:
+        return []
+    branch = verdict.context.get("git_branch")
+    where = f"branch `{_md_cell(str(branch))}`" if branch else "no known branch"
+    count = len(charts[0].points)
+    out = [
+        f"### Trends (last {count} run{'s' * (count > 1)}, {where}, profile {verdict.profile})",
+        "",
+        "| metric | trend | now | change |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    for t in charts:
+        values = [p.value for p in t.points]
+        now = values[-1] if values else None
+        previous = values[-2] if len(values) > 1 else None
+        shown = format_value(now, t.precision)
+        delta = change(now, previous, unit_of(t.metric), t.precision) if len(values) > 1 else "new"
+        out.append(f"| `{_md_cell(t.label)}` | {sparkline(values)} | {shown} | {delta} |")
+    out.append("")
+    return out

@@ -46,6 +46,7 @@ class Collector:
         file: str | None = None,
         markers: tuple[str, ...] = (),
         flaky: bool = False,
+        message: str | None = None,
     ) -> None:
         if self.repeats == "number" and nodeid in self.records:
             n = self.seen.get(nodeid, 1) + 1
@@ -72,6 +73,7 @@ class Collector:
             classname or None,
             self.paths(file or None),
             markers,
+            message,
         )
 
 

@@ -18,6 +18,9 @@ _ENV = {
     "codepipeline_execution_id": "CODEPIPELINE_EXECUTION_ID",
 }
 
+#: Where CI systems name the branch of a detached checkout, most specific first.
+_BRANCH_ENV = ("CODEBUILD_WEBHOOK_HEAD_REF", "GITHUB_HEAD_REF", "GITHUB_REF_NAME")
+
 
 def _git(gate: Gate, *args: str) -> str | None:
     try:
@@ -42,6 +45,11 @@ def releasegate_context(gate: Gate) -> dict[str, Any]:
     if sha:
         ctx["git_sha"] = sha
     branch = _git(gate, "rev-parse", "--abbrev-ref", "HEAD")
+    if not branch or branch == "HEAD":
+        # A detached checkout (CodeBuild, CI): the branch the CI system names, if any.
+        branch = next((gate.environ[v] for v in _BRANCH_ENV if gate.environ.get(v)), None)
+        if branch and branch.startswith("refs/heads/"):
+            branch = branch[len("refs/heads/") :]
     if branch and branch != "HEAD":
         ctx["git_branch"] = branch
     for key, var in _ENV.items():

@@ -21,7 +21,7 @@ import contextlib
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,6 +151,19 @@ def releasegate_add_metrics() -> list[MetricInfo]:
 def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     if rule.metric not in WHOLE_METRICS and rule.metric not in DIFF_METRICS:
         return None
+    source = rule.select.source
+    if source == "coverage.py":
+        return measure_coveragepy(gate, rule._replace(select=rule.select._replace(source=None)))
+    if gate.options.input_coverage:
+        return None  # other tools' reports in the run: sources.polycov answers
+    if source is not None:
+        hint = f"is --gate-input-coverage {source.partition(':')[2]}=GLOB given?"
+        return Measurement.absent(f"no coverage reports for source {source!r} ({hint})")
+    return measure_coveragepy(gate, rule)
+
+
+def measure_coveragepy(gate: Gate, rule: Rule) -> Measurement:
+    """A coverage rule over coverage.py's data alone (source ``coverage.py``)."""
     other = sorted(k for k in rule.select.to_json() if k != "path")
     if other:
         # A test selection (marker, nodeid, ...) cannot narrow coverage data:
@@ -176,9 +189,15 @@ def releasegate_metrics(gate: Gate) -> dict[str, float]:
     change); its unselected diff values are reported instead.
     """
     metrics = {r.metric for r in gate.rules}
-    asked = gate.options.coverage or pytest_cov_facts(gate.data.get("pytest_cov_plugin"))
+    asked = (
+        gate.options.coverage
+        or gate.options.input_coverage
+        or pytest_cov_facts(gate.data.get("pytest_cov_plugin"))
+    )
     if not asked and not metrics & (WHOLE_METRICS | DIFF_METRICS):
         return {}  # no coverage in this run: not even an import of coverage.py
+    if gate.options.input_coverage:
+        return {}  # sources.polycov reports the values over every coverage source
     state = state_of(gate)
     out: dict[str, float] = {}
     wants_whole = bool(metrics & WHOLE_METRICS) or (state.explicit and not metrics & DIFF_METRICS)
@@ -542,15 +561,21 @@ def _fails_floor(value: float, floor: float, precision: int) -> bool:
 
 def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
     diff = diff_coverage(gate, rule.base or DEFAULT_BASE, rule.select.path, state)
+    return measurement_of_diff(
+        rule, diff, state.precision, lambda glob: _any_measured(gate, state, glob)
+    )
+
+
+def measurement_of_diff(
+    rule: Rule, diff: Diff, precision: int, any_measured: Callable[[str], bool]
+) -> Measurement:
+    """The rule's diff metric from a computed :class:`Diff`; ``any_measured(glob)`` says
+    whether the data measured any file the rule's path selects."""
     executable, uncovered = _diff_counts(diff)
     against = f"against {diff.base} (merge-base {diff.merge_base[:12]})"
     # No changed line in the selection passes only if the selection names
     # measured files at all: a misspelt path is not "nothing changed".
-    if (
-        executable == 0
-        and rule.select.path is not None
-        and not _any_measured(gate, state, rule.select.path)
-    ):
+    if executable == 0 and rule.select.path is not None and not any_measured(rule.select.path):
         return Measurement.absent(
             f"select path={rule.select.path!r} matches no measured source file"
         )
@@ -561,14 +586,14 @@ def _measure_diff(gate: Gate, state: CoverageState, rule: Rule) -> Measurement:
         )
         # SPEC §2: no coverable changed lines passes, and says so.
         if rule.metric == DIFF_PERCENT:
-            return Measurement(100.0, message, precision=state.precision)
+            return Measurement(100.0, message, precision=precision)
         return Measurement(0, message)
     message = f"{executable - uncovered} of {executable} changed executable lines covered {against}"
     if uncovered:
         message += "; uncovered: " + _describe_uncovered(diff)
     if rule.metric == DIFF_PERCENT:
         pct = 100.0 * (executable - uncovered) / executable
-        return Measurement(pct, message, precision=state.precision)
+        return Measurement(pct, message, precision=precision)
     return Measurement(uncovered, message)
 
 

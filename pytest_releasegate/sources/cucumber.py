@@ -134,6 +134,7 @@ def _feature(out: Collector, feature: dict[str, Any], number: int) -> None:
         results = [*_list(element.get("before")), *background, *steps, *_list(element.get("after"))]
         background = []
         worst = "passed"
+        message = None  # what the worst step says: its error, or what it is
         duration = 0
         for item in results:
             result = item.get("result") if isinstance(item, dict) else None
@@ -142,6 +143,8 @@ def _feature(out: Collector, feature: dict[str, Any], number: int) -> None:
             status = _text(result.get("status"))
             if _RANK.get(status, 99) > _RANK.get(worst, 99):
                 worst = status
+                step = f"{_text(item.get('keyword'))}{_text(item.get('name'))}".strip()
+                message = _text(result.get("error_message")) or f"{status} step: {step or '?'}"
             if isinstance(result.get("duration"), (int, float)):
                 duration += result["duration"]
         if worst == "failed":
@@ -159,6 +162,7 @@ def _feature(out: Collector, feature: dict[str, Any], number: int) -> None:
             classname=feature_name,
             file=uri if _text(feature.get("uri")) else None,
             markers=markers,
+            message=message,
         )
 
 

@@ -147,6 +147,7 @@ def _handlers(
     bad = 0  # <failure>/<error> elements (and stand-ins for missing ones) so far
     case: dict[str, str] = {}
     flags = 0
+    message: str | None = None  # the testcase's first <failure>/<error> message
     not_run = _NOT_RUN
     inf = _INF
     unseen = _UNSEEN
@@ -203,7 +204,7 @@ def _handlers(
         depth -= 1
 
     def case_start(tag: str, attrs: dict[str, str]) -> None:
-        nonlocal flags, inner, bad
+        nonlocal flags, inner, bad, message
         if not inner:
             flag = _CHILD_FLAGS.get(tag)
             if flag:
@@ -214,6 +215,8 @@ def _handlers(
                         flag = _EXPECTED
                 elif flag <= _ERROR:
                     bad += 1
+                    if message is None:
+                        message = attrs.get("message") or attrs.get("type")
                 flags |= flag
             elif tag == "testcase":
                 refuse(f"<testcase> inside <testcase> at line {parser.CurrentLineNumber}")
@@ -222,7 +225,7 @@ def _handlers(
         inner += 1
 
     def case_end(tag: str) -> None:
-        nonlocal inner
+        nonlocal inner, message
         if inner:
             inner -= 1
             return
@@ -272,7 +275,10 @@ def _handlers(
             flags & _FLAKY != 0 and outcome == "passed",
             classname,
             paths(file) if path is unseen else path,
+            (),
+            message,
         )
+        message = None
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end

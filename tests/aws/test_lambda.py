@@ -148,10 +148,14 @@ def test_a_passing_artifact_gets_a_success_and_the_output_artifact(
     head = s3.head_object(Bucket=BUCKET, Key=out_key)
     assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", KMS_KEY)
     files = read_zip(s3.get_object(Bucket=BUCKET, Key=out_key)["Body"].read())
-    assert sorted(files) == ["releasegate-junit.xml", "verdict.json"]
+    assert sorted(files) == ["releasegate-junit.xml", "report.html", "verdict.json"]
     verdict = json.loads(files["verdict.json"])
     assert verdict["verdict"] == "pass" and verdict["context"]["codepipeline_job_id"] == job_id
     assert b'<testsuite name="releasegate"' in files["releasegate-junit.xml"]
+    report = files["report.html"].decode()
+    assert report.startswith("<!DOCTYPE html>")
+    assert '<span class="badge verdict o-pass">PASS</span>' in report
+    assert "no failing tests" in report
     assert list(sandbox.iterdir()) == []  # the job's temp dir is gone
 
 

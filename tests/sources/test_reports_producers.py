@@ -195,3 +195,16 @@ def test_byte_order_marks_are_read(tmp_path: Path, encoding: str) -> None:
         )
     )
     assert count_outcomes(read_report(path).values())["total"] == 11
+
+
+def test_cucumber_failures_carry_their_message() -> None:
+    records = read_report(DATA / "cucumber.json")
+    uri = "features/math.feature"
+    assert (
+        records[f"{uri}::an undefined step"].message
+        == "undefined step: When I take the square root of 4"
+    )
+    assert (records[f"{uri}::a failing Before hook"].message or "").startswith(
+        "Error: database down"
+    )
+    assert records[f"{uri}::adding"].message is None

@@ -30,6 +30,9 @@ CORE = (
     "engine",
     "manager",
     "hookspecs",
+    "history",
+    "failures",
+    "trends",
 )
 ADAPTERS = ("sources", "sinks", "codepipeline", "testing", "cli", "plugin")
 

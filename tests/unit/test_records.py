@@ -125,3 +125,19 @@ def test_tally_counts_as_record_matches_does() -> None:
         for outcome in ("failed", "error"):
             assert len(examples[outcome]) == min(3, counts.get(outcome, 0))
             assert all(table[n].outcome == outcome for n in examples[outcome])
+
+
+def test_a_failure_message_is_kept_for_failed_and_erroring_tests_only() -> None:
+    table = RecordTable("s")
+    table.add("c", "f", "failed", message="AssertionError: 1 != 2\n  at line 3")
+    table.add("c", "p", "passed", message="ignored")
+    table.add("c", "r", "error", message="boom")
+    table.add("c", "r", "passed")  # a rerun passed: no message left
+    assert table["c::f"].message == "AssertionError: 1 != 2"
+    assert table["c::p"].message is None
+    assert table["c::r"].message is None and table["c::r"].flaky
+    assert [r.message for r in table.values()] == ["AssertionError: 1 != 2", None, None]
+    record = table["c::p"]
+    record.outcome, record.message = "error", "late"
+    table["c::p"] = record
+    assert table["c::p"].message == "late"

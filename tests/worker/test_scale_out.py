@@ -54,7 +54,10 @@ def test_ten_jobs_two_workers_each_job_once_with_its_verdict_and_output(
         out = outputs[result.job_id]
         assert out is not None
         files = artifacts.read_zip(out)
-        assert set(files) == {"verdict.json", "releasegate-junit.xml"}
+        assert set(files) == {"verdict.json", "releasegate-junit.xml", "report.html"}
+        assert f"badge verdict o-{want}".encode() in files["report.html"]
+        pipeline = job.data["pipelineContext"]["pipelineName"]
+        assert pipeline.encode() in files["report.html"]
         verdict = json.loads(files["verdict.json"])
         assert verdict["verdict"] == want
         assert verdict["context"]["codepipeline_job_id"] == result.job_id

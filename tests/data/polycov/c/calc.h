@@ -1,0 +1,3 @@
+int clamp(int value, int low, int high);
+int classify(int x);
+int unused(int x);

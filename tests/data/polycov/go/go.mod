@@ -1,0 +1,3 @@
+module example.com/polycov/calc
+
+go 1.19
