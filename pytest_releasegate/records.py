@@ -5,7 +5,7 @@ A report of 100,000 testcases would cost about 270 bytes a test as
 :class:`RecordTable` keeps the same facts column-wise: the nodeid split at
 its last ``::`` into an interned prefix and the test's own name, the outcome
 and the flaky flag in one byte each, the duration as a C double, and
-(classname, path, markers) interned as one group id — about 165 bytes a
+(classname, path, markers) interned as one group id — about 170 bytes a
 test.
 
 It is a ``MutableMapping[str, TestRecord]``: reading an item builds a fresh
