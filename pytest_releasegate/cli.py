@@ -140,6 +140,11 @@ def cmd_check_policy(args: argparse.Namespace) -> int:
             print(f"  WARNING: {warning}")
     for q in policy.quarantine:
         print(f"quarantine: {q.nodeid} until {q.expires} ({q.reason})")
+    for m in policy.runtime_metrics:
+        how = f", window {m.window_text}, reduce {m.reduce}" if m.provider == "cloudwatch" else ""
+        fill = f", fill {m.fill:g}" if m.fill is not None else ""
+        about = f" — {m.description}" if m.description else ""
+        print(f"metric {m.name}: {m.provider}{how}{fill}, aggregate {m.aggregate}{about}")
     for problem in problems:
         _err(f"bad policy: {problem}")
     return ExitCode.USAGE if problems else ExitCode.OK

@@ -162,6 +162,9 @@ class Gate:
             "reports": bool(self.options.input_tests),
             "smoke": "smoke" in metrics,
             "alarms": "alarms" in metrics,
+            "runtime": bool(
+                {r.metric for r in self.rules} & {m.name for m in self.policy.runtime_metrics}
+            ),
         }
         for name, needed in wanted.items():
             if needed or name in self.wanted_sources:
@@ -247,6 +250,7 @@ class Gate:
             tool_version=__version__,
             warnings=(*self.policy.warnings_for(self.profile), *self.warnings),
             warn_as=self.policy.warn_as,
+            runtime=self.data.get("runtime:evidence"),
             failures=listed.failures,
             failures_omitted=listed.failures_omitted,
             flaky=listed.flaky,

@@ -130,6 +130,8 @@ def _judge(
     baseline: Verdict | None,
     baseline_problem: str | None,
 ) -> tuple[Outcome, str]:
+    if m.value is None and m.invalid:
+        return Outcome.ERROR, f"error: {m.missing or 'unusable data'}"
     if m.value is None:
         return _missing(rule, m.missing or "no data")
     actual, p = m.value, m.precision

@@ -15,6 +15,7 @@ CORE = (
     "pytest_releasegate.sources.context",
     "pytest_releasegate.sinks.files",
     "pytest_releasegate.sinks.codepipeline",
+    "pytest_releasegate.sinks.envfile",
 )
 #: Built-in sources registered only when a run needs them (see `Gate.load_sources`):
 #: importing them costs start-up time that most runs never use.
@@ -24,6 +25,7 @@ LAZY = (
     "pytest_releasegate.sources.reports",
     "pytest_releasegate.sources.smoke",
     "pytest_releasegate.sources.alarms",
+    "pytest_releasegate.sources.runtime",
 )
 BUILTINS = CORE + LAZY
 ENTRY_POINT_GROUP = "releasegate"

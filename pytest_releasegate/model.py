@@ -208,6 +208,8 @@ class Measurement(NamedTuple):
     message: str = ""
     precision: int | None = None  # compare and display at this many decimals
     missing: str | None = None
+    #: The data came back but cannot be one value: outcome `error` whatever on-missing says.
+    invalid: bool = False
 
     @classmethod
     def absent(cls, reason: str) -> Measurement:
@@ -296,6 +298,8 @@ class Verdict(NamedTuple):
     tool_version: str
     warnings: tuple[str, ...] = ()
     warn_as: str = "success"
+    #: Runtime-metric evidence (SPEC §10): metric name → provider, query, samples.
+    runtime: dict[str, Any] | None = None
     #: Failing and erroring tests (`nodeid`, `source`, `outcome`, `message`), the first 1,000.
     failures: tuple[dict[str, Any], ...] = ()
     failures_omitted: int = 0  # failing tests beyond those listed
@@ -370,6 +374,7 @@ class Verdict(NamedTuple):
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "tool_version": self.tool_version,
+            **({"runtime": json_safe(self.runtime)} if self.runtime else {}),
             "failures": list(self.failures),
             "failures_omitted": self.failures_omitted,
             "flaky": list(self.flaky),
@@ -398,6 +403,7 @@ class Verdict(NamedTuple):
                 tool_version=str(data.get("tool_version", "")),
                 warnings=tuple(data.get("warnings") or ()),
                 warn_as=str(data.get("warn_as", "success")),
+                runtime=dict(data["runtime"]) if data.get("runtime") else None,
                 failures=tuple(data.get("failures") or ()),
                 failures_omitted=int(data.get("failures_omitted") or 0),
                 flaky=tuple(data.get("flaky") or ()),

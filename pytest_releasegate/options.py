@@ -39,6 +39,7 @@ class GateOptions:
     codepipeline_job_id: str | None = None
     dry_run: bool = False
     quiet: bool = False
+    export_env: str | None = None
     history: str | None = None
     html: str | None = None
 
@@ -139,6 +140,12 @@ SPECS = (
         env="RELEASEGATE_CODEPIPELINE_JOB_ID",
     ),
     OptionSpec("dry_run", "evaluate and print; publish nothing remote", kind="flag"),
+    OptionSpec(
+        "export_env",
+        "write RELEASEGATE_* variables for POSIX sh (a CodePipeline V2 Commands action)",
+        "PATH",
+        path=True,
+    ),
     OptionSpec(
         "history",
         "append this run to a history (JSON lines; path or s3://bucket/key)",

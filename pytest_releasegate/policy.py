@@ -18,6 +18,7 @@ from typing import Any
 
 from .bounds import MAX_DEPTH, finite, has_control, read_regular_text, too_deep
 from .model import SELECT_KEYS, Level, OnMissing, Quarantine, Relative, Rule, Selection, Waiver
+from .runtime_policy import RuntimeMetric, parse_runtime_metrics
 from .sections import (
     BAKE_DEFAULTS,
     SMOKE_DEFAULTS,
@@ -42,6 +43,7 @@ TOP_KEYS = (
     "smoke",
     "bake",
     "alarms",
+    "metric",
     "history",
     "history-keep",
     "coverage",
@@ -123,6 +125,7 @@ class Policy:
     smoke: tuple[SmokeCheck, ...] = ()
     bake: BakeConfig | None = None
     alarms: AlarmsConfig | None = None
+    runtime_metrics: tuple[RuntimeMetric, ...] = ()  # [[metric]]: CloudWatch, Prometheus
     history: str | None = None  # a path (relative to the project root) or s3://bucket/key
     history_keep: int = 500  # runs kept in the history
     #: `[coverage]`: `paths` remaps and `source-roots` for other tools' reports (SPEC §9).
@@ -330,6 +333,19 @@ def parse_policy(
         profile_tables = {}
     known_profiles = sorted({DEFAULT_PROFILE, *profile_tables})
 
+    # Runtime metrics first: the names they declare are metrics the rules may use.
+    runtime_metrics = parse_runtime_metrics(
+        ck,
+        table.get("metric"),
+        prefix,
+        ck.metrics or (),
+        suggest=_suggest,
+        duration=parse_duration,
+    )
+    runtime_names = _declared_names(table.get("metric"))
+    if ck.metrics is not None:
+        ck.metrics = sorted({*ck.metrics, *runtime_names})
+
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_rules, start=1):
@@ -349,6 +365,14 @@ def parse_policy(
             continue
         seen[key] = index
         rules.append(rule)
+        if rule.metric in runtime_names and not rule.select.is_empty:
+            ck.err(
+                _rule_label(rule.name),
+                "select",
+                f"{rule.metric!r} is a runtime metric: it has no tests or files to select",
+                None,
+                "remove `select`",
+            )
 
     bake = _parse_bake(ck, table.get("bake"), prefix, known_profiles)
     if bake is not None:
@@ -358,13 +382,15 @@ def parse_policy(
                 "name",
                 "the name 'bake' is reserved for the rule a [bake] block adds",
             )
-        if not table.get("smoke"):
+        if not table.get("smoke") and not runtime_metrics:
             ck.err(
                 "bake",
                 "duration",
-                "a [bake] block repeats the smoke checks, but none are declared",
+                "a [bake] block repeats the smoke checks and samples runtime metrics, "
+                "but none are declared",
                 None,
-                "add [[tool.releasegate.smoke]] checks or remove [bake]",
+                "add [[tool.releasegate.smoke]] checks or [[tool.releasegate.metric]] "
+                "definitions, or remove [bake]",
             )
         rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0, profiles=bake.profiles))
 
@@ -435,10 +461,19 @@ def parse_policy(
         smoke=smoke,
         bake=bake,
         alarms=alarms,
+        runtime_metrics=runtime_metrics,
         history=history,
         history_keep=history_keep,
         coverage=coverage,
     )
+
+
+def _declared_names(value: Any) -> set[str]:
+    """Names the ``[[metric]]`` tables declare, valid or not (so rules using them are not
+    also reported as naming an unknown metric)."""
+    if not isinstance(value, list):
+        return set()
+    return {m["name"] for m in value if isinstance(m, dict) and isinstance(m.get("name"), str)}
 
 
 def _parse_history(ck: _Checker, table: Mapping[str, Any], prefix: str) -> tuple[str | None, int]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 AWS_FAKE_ENV = {
@@ -27,3 +30,37 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "RELEASEGATE_BASE_URL",
     ):
         monkeypatch.delenv(var, raising=False)
+
+
+# -- real backends for runtime metrics (started once per session, only when used) --
+
+
+@pytest.fixture(scope="session")
+def instrumented_service() -> Iterator[Any]:
+    """A service instrumented with prometheus-client (see tests/runtime_support.py)."""
+    from tests.runtime_support import InstrumentedService
+
+    service = InstrumentedService()
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+@pytest.fixture(scope="session")
+def prometheus(instrumented_service: Any) -> Iterator[Any]:
+    """A real Prometheus (Debian's package) scraping ``instrumented_service`` every second.
+
+    Fails, never skips, when the binary is missing: CI installs it.
+    """
+    from tests.runtime_support import PrometheusServer
+
+    try:
+        server = PrometheusServer(instrumented_service.port)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        server.wait_until_up()
+        yield server
+    finally:
+        server.stop()

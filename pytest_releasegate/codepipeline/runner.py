@@ -66,6 +66,7 @@ from .results import (
     success_request,
     verdict_request,
 )
+from .sampling import runtime_sampler
 from .worker_options import DEFAULTS
 
 OUTPUT_LOG = "pytest-output.txt"
@@ -513,11 +514,18 @@ class JobRunner:
             state_in = workdir / "bake-in.json"
             state_in.write_text(json.dumps(carried["bake"]), encoding="utf-8")
             extra[STATE_IN_ENV] = str(state_in)
-        env = child_environ(self.environ, secrets=self.log.redactor.secrets(), extra=extra)
         output = workdir / OUTPUT_LOG
-        run = run_child(
-            command, cwd=src, env=env, output=output, timeout=timeout, children=self.children
-        )
+        # Runtime metrics: the child has no credential, so this process samples for it.
+        policy = command[command.index("--gate-policy") + 1] if "--gate-policy" in command else None
+        # `${VAR}` in the tenant's metric definitions expands from what the child itself
+        # gets (no credential), never from this process's environment.
+        tenant_env = child_environ(self.environ, secrets=self.log.redactor.secrets())
+        with runtime_sampler(src, policy, tenant_env) as sampler_env:
+            extra.update(sampler_env)
+            env = {**tenant_env, **extra}
+            run = run_child(
+                command, cwd=src, env=env, output=output, timeout=timeout, children=self.children
+            )
         self.log.info(
             "job.gate_run",
             **fields,
@@ -651,11 +659,14 @@ def _read_verdict(out: Path) -> Verdict | None:
 
 def _blocked_outside_bake(verdict: Verdict) -> bool:
     """Whether a rule that does not wait for the bake already blocks the release
-    (then baking on is pointless: the verdict is final)."""
+    (then baking on is pointless: the verdict is final). Smoke and runtime-metric
+    rules are judged when the bake ends."""
+    runtime = verdict.runtime or {}
     return any(
         r.outcome in (Outcome.FAIL, Outcome.ERROR)
         and r.level.value == "fail"
         and not r.metric.startswith("smoke.")
+        and r.metric not in runtime
         for r in verdict.rules
     )
 

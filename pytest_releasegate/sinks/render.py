@@ -49,7 +49,43 @@ def terminal_lines(verdict: Verdict, *, quiet: bool = False) -> list[str]:
     for r in rules:
         if r.outcome is not Outcome.PASS and r.message:
             lines.append(f"  {one_line(clip_name(r.name))}: {one_line(clip_message(r.message))}")
+    if verdict.runtime:
+        shown = {r.metric for r in rules}
+        lines.extend(
+            f"  samples {name} ({where}): {text}"
+            for name, where, text in runtime_lines(verdict)
+            if name in shown
+        )
     return lines
+
+
+#: Samples shown in full; longer series show their first and last few.
+_SAMPLES_SHOWN = 12
+
+
+def _samples_text(samples: list[dict[str, Any]]) -> str:
+    values = [format_value(s.get("value")) for s in samples]
+    if len(values) > _SAMPLES_SHOWN:
+        half = _SAMPLES_SHOWN // 2
+        values = [*values[:half], "\u2026", *values[-half:]]
+    return " ".join(values) or "none"
+
+
+def runtime_lines(verdict: Verdict) -> list[tuple[str, str, str]]:
+    """Per runtime metric: its name, "provider, window", and the samples compactly
+    (``-`` = no data), with their number and the first reason for a missing one."""
+    out = []
+    for name, e in (verdict.runtime or {}).items():
+        samples = list(e.get("samples") or ())
+        where = e.get("provider", "?") + (f", {e['window']}" if e.get("window") else "")
+        text = _samples_text(samples)
+        n = len(samples) + int(e.get("samples_dropped") or 0)
+        missing = [s for s in samples if s.get("value") is None]
+        text += f" [{n} sample{'s' if n != 1 else ''}"
+        if missing:
+            text += f", {len(missing)} without data: {missing[0].get('reason', '')}"
+        out.append((name, where, text + "]"))
+    return out
 
 
 def _md_cell(text: str) -> str:
@@ -91,6 +127,11 @@ def markdown(verdict: Verdict, runs: Sequence[Mapping[str, Any]] | None = None) 
             f"| {outcome} | {_md_cell(r.message)} |"
         )
     out.append("")
+    if verdict.runtime:
+        out += ["### Runtime metrics", "", "| metric | source | samples |", "| --- | --- | --- |"]
+        for name, where, text in runtime_lines(verdict):
+            out.append(f"| `{name}` | {_md_cell(where)} | {_md_cell(text)} |")
+        out.append("")
     if runs:
         out.extend(markdown_trends(verdict, runs))
     return "\n".join(out)

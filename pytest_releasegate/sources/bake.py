@@ -130,6 +130,8 @@ class BakeState:
     finished: bool = False
     stop_reason: str = ""
     violations: list[str] = field(default_factory=list)
+    #: JSON data other sources keep across rounds and processes (runtime-metric samples).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def new(cls, config: BakeConfig) -> BakeState:
@@ -168,15 +170,22 @@ class BakeState:
 
     # -- scoring --------------------------------------------------------------
 
-    def add_round(self, results: Sequence[CheckResult]) -> bool:
-        """Score one round; returns whether it was clean."""
+    def add_round(self, results: Sequence[CheckResult], others: Sequence[str] = ()) -> bool:
+        """Score one round; returns whether it was clean.
+
+        ``others`` are failures found in the round besides the checks (a runtime
+        metric breaking its rule): any makes the round bad.
+        """
         self.rounds += 1
-        clean = True
+        clean = not others
         for result in results:
             self.checks.setdefault(result.name, CheckStats()).add(result)
             if not result.ok:
                 clean = False
                 self._keep_failure(f"{result.name} (round {self.rounds}): {result.message}")
+        for message in others:
+            name, _, detail = message.partition(" ")
+            self._keep_failure(f"{name.rstrip(':')} (round {self.rounds}): {detail}")
         if clean:
             self.consecutive_successes += 1
             self.consecutive_failures = 0
@@ -226,6 +235,15 @@ class BakeState:
             "finished": self.finished,
             "stop_reason": self.stop_reason,
             "violations": list(self.violations),
+            **({"extra": self._extra_json(samples)} if self.extra else {}),
+        }
+
+    def _extra_json(self, samples: bool) -> dict[str, Any]:
+        """``extra`` as JSON: a value with its own ``to_json(samples=...)`` writes itself
+        (bounded too when ``samples`` is false)."""
+        return {
+            k: v.to_json(samples=samples) if hasattr(v, "to_json") else v
+            for k, v in self.extra.items()
         }
 
     @classmethod
@@ -251,6 +269,7 @@ class BakeState:
                 finished=bool(data.get("finished", False)),
                 stop_reason=str(data.get("stop_reason", "")),
                 violations=[str(v) for v in data.get("violations", ())],
+                extra=dict(data.get("extra") or {}),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed bake state: {exc!r}") from None
@@ -270,11 +289,23 @@ def nearest_rank(values: Sequence[float], percent: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def progress_line(config: BakeConfig, state: BakeState, results: Sequence[CheckResult]) -> str:
+def progress_line(
+    config: BakeConfig,
+    state: BakeState,
+    results: Sequence[CheckResult],
+    others: Sequence[str] = (),
+) -> str:
     """One terminal line for the round just scored."""
     bad = sum(not r.ok for r in results)
     head = f"releasegate bake: round {state.rounds}/{state.planned} "
-    head += f"BAD ({bad} of {len(results)} checks failed)" if bad else "clean"
+    if bad or others:
+        why = [f"{bad} of {len(results)} checks failed"] if bad else []
+        why += [o.split(" (rule ", 1)[0] for o in others[:2]]
+        if len(others) > 2:
+            why.append(f"and {len(others) - 2} more")
+        head += f"BAD ({'; '.join(why)})"
+    else:
+        head += "clean"
     rate = state.error_rate
     shown = "-" if rate is None else f"{rate:.1f}%"
     parts = [
@@ -302,6 +333,7 @@ def run_bake(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[str], None] | None = print_to_stderr,
+    on_round: Callable[[BakeState], Sequence[str]] | None = None,
 ) -> BakeState:
     """Run (or resume) a bake and return its state.
 
@@ -311,7 +343,9 @@ def run_bake(
     passed back as ``state`` (after a ``to_json``/``from_json`` trip if it
     travels). ``clock`` must be wall-clock time if the state crosses
     processes. ``progress`` gets one line per round of a bake (not for a
-    single pass); None is silent.
+    single pass); None is silent. ``on_round(state)`` runs after each
+    round's checks (runtime-metric sampling) and returns that round's other
+    failures, which make it a bad round.
     """
     state = state if state is not None else BakeState.new(config)
     if state.finished:
@@ -331,7 +365,8 @@ def run_bake(
         if state.started_at is None:
             state.started_at = state.last_round_at
         results = run_round(state.rounds)
-        state.add_round(results)
+        others = list(on_round(state)) if on_round is not None else []
+        state.add_round(results, others)
         cfl, csl = config.consecutive_failure_limit, config.consecutive_success_limit
         if cfl and state.consecutive_failures >= cfl:
             state.violations.append(
@@ -346,7 +381,7 @@ def run_bake(
         elif state.rounds >= state.planned:
             state.finish(config, f"completed {state.rounds} rounds")
         if progress is not None and config.is_bake:
-            progress(progress_line(config, state, results))
+            progress(progress_line(config, state, results, others))
             if state.finished:
                 word = "FAILED" if state.violations else "passed"
                 detail = "; ".join(state.violations) or state.stop_reason

@@ -52,6 +52,8 @@ CLOCK_KEY = "smoke:clock"
 SLEEP_KEY = "smoke:sleep"
 PROBLEM_KEY = "smoke:problem"
 SAMPLES_KEY = "extras:smoke"
+#: Left by the runtime-metric source: called after each round (see run_bake's on_round).
+ON_ROUND_KEY = "bake:on_round"
 _SUMMARIES_KEY = "smoke:summaries"
 
 METRICS = catalogue.SMOKE
@@ -77,7 +79,8 @@ def releasegate_collect(gate: Gate) -> None:
     needed = _needed(gate)
     if not needed:
         return
-    if not gate.policy.smoke:
+    on_round = gate.data.get(ON_ROUND_KEY)
+    if not gate.policy.smoke and on_round is None:
         if BAKE_METRIC in needed:
             gate.data[PROBLEM_KEY] = "the [bake] block has no [[smoke]] checks to repeat"
         return
@@ -107,6 +110,7 @@ def releasegate_collect(gate: Gate) -> None:
             clock=gate.data.get(CLOCK_KEY) or time.time,
             sleep=sleep,
             progress=gate.data.get(PROGRESS_KEY, print_to_stderr),
+            on_round=on_round,
         )
     gate.data[STATE_KEY] = state
     gate.data.pop(_SUMMARIES_KEY, None)
@@ -237,7 +241,7 @@ def _bake_measurement(gate: Gate, state: BakeState | None) -> Measurement:
         return Measurement.absent("no [bake] block in the policy")
     if state is None:
         return Measurement.absent("the bake did not run")
-    if not state.requests:
+    if not state.requests and not state.extra:
         return Measurement.absent("the bake made no request")
     rate = state.error_rate or 0.0
     if state.violations:
@@ -290,6 +294,10 @@ def releasegate_metrics(gate: Gate) -> dict[str, float]:
         return {}
     values = _values(summarize(gate, Selection()))
     state = gate.data.get(STATE_KEY)
-    if isinstance(state, BakeState) and BAKE_METRIC in _needed(gate) and state.requests:
+    if (
+        isinstance(state, BakeState)
+        and BAKE_METRIC in _needed(gate)
+        and (state.requests or state.extra)
+    ):
         values[BAKE_METRIC] = float(len(state.violations))
     return values

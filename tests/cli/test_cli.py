@@ -181,5 +181,5 @@ def test_pytest_flags_and_evaluate_options_are_the_same_set() -> None:
     assert {"--policy", "--input-junit", "--codepipeline-job-id", "--dry-run"} <= evaluate
     from pytest_releasegate.options import SPECS
 
-    # every option but --rootdir and -q, which pytest has itself
-    assert len(gate_flags) == len(SPECS)
+    # every option of the table (not --rootdir and -q, which pytest has itself)
+    assert len(gate_flags) == len(SPECS) >= 17
