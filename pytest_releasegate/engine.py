@@ -56,6 +56,16 @@ class TestResults:
     def __len__(self) -> int:
         return sum(map(len, self.by_source.values()))
 
+    def failing_and_flaky(self) -> Iterator[TestRecord]:
+        """Every failed, erroring or flaky record, in order (and possibly others)."""
+        from .records import RecordTable
+
+        for bucket in self.by_source.values():
+            if isinstance(bucket, RecordTable):
+                yield from bucket.failing_and_flaky()
+            else:
+                yield from bucket.values()
+
 
 class Gate:
     """One gate run over one policy and profile."""
@@ -236,7 +246,7 @@ class Gate:
                 metrics.update(part)
         from .failures import list_tests
 
-        listed = list_tests(self.results, self._live_quarantine())
+        listed = list_tests(self.results.failing_and_flaky(), self._live_quarantine())
         verdict_kind = verdict_of(results)
         self.verdict = Verdict(
             verdict=verdict_kind,

@@ -257,6 +257,17 @@ class RecordTable(MutableMapping[str, TestRecord]):
                 messages.get(row) if messages else None,
             )
 
+    def failing_and_flaky(self) -> Iterator[TestRecord]:
+        """The failed, erroring and flaky tests only, in order (what a verdict lists)."""
+        rows: set[int] = set()
+        for column, value in ((self._outcome, _FAILED), (self._outcome, _ERROR), (self._flaky, 1)):
+            row = column.find(value)
+            while row >= 0:
+                rows.add(row)
+                row = column.find(value, row + 1)
+        for row in sorted(rows):
+            yield self._record(row, self._nodeid(row))
+
     def items(self) -> ItemsView[str, TestRecord]:
         return _Items(self)
 

@@ -141,3 +141,12 @@ def test_a_failure_message_is_kept_for_failed_and_erroring_tests_only() -> None:
     record.outcome, record.message = "error", "late"
     table["c::p"] = record
     assert table["c::p"].message == "late"
+
+
+def test_failing_and_flaky_lists_exactly_those_rows_in_order() -> None:
+    rnd = random.Random(3)
+    table = RecordTable("s")
+    for i in range(3000):
+        table.add(f"c{i % 9}", f"t{rnd.randrange(2500)}", rnd.choice(TEST_OUTCOMES), 0.0)
+    want = [r.nodeid for r in table.values() if r.outcome in ("failed", "error") or r.flaky]
+    assert [r.nodeid for r in table.failing_and_flaky()] == want
