@@ -344,16 +344,30 @@ def verdict_request(
     ``percentComplete`` 100 and output variables; otherwise a ``JobFailed``
     failure whose message names the failing rules.
     """
-    if verdict.is_success:
+    stands = pytest_status_stands(verdict)
+    if verdict.is_success and stands is None:
         return success_request(
             job_id,
             summary_text(verdict),
             external_id=external_id,
             output_variables=output_variables(verdict),
         )
+    message = failure_message(verdict)
+    if stands is not None:  # SPEC §14: a run pytest failed never passes, on the job either
+        message = fit(stands, RULE_LINE_MAX) + "\n" + message
     return failure_request(
-        job_id, FailureType.JOB_FAILED, failure_message(verdict), external_id=external_id
+        job_id, FailureType.JOB_FAILED, fit(message, MESSAGE_MAX), external_id=external_id
     )
+
+
+def pytest_status_stands(verdict: Verdict) -> str | None:
+    """Why the pytest run's own non-zero exit status stood (another plugin, a conftest, an
+    internal error), as the plugin recorded it in the verdict's context; else None."""
+    status = verdict.context.get("pytest_exit_status")
+    if not status:
+        return None
+    reason = verdict.context.get("pytest_exit_reason") or "a reason the policy does not judge"
+    return f"pytest's exit status {status} stands: {reason}"
 
 
 # -- calling the service -------------------------------------------------------

@@ -156,6 +156,10 @@ class JobSettings:
     keep_workdirs: bool = False
     #: Makes an S3 client from a job's artifact credentials.
     s3: Callable[[ArtifactCredentials], Any] = s3_client
+    #: Starts the gate child and waits for it (:func:`.child.run_child`'s signature:
+    #: command, cwd, env, output, timeout, children); the place for a launcher that
+    #: isolates the child further.
+    launch: Callable[..., ChildRun] = run_child
 
 
 class SharedS3:
@@ -523,7 +527,7 @@ class JobRunner:
         with runtime_sampler(src, policy, tenant_env) as sampler_env:
             extra.update(sampler_env)
             env = {**tenant_env, **extra}
-            run = run_child(
+            run = self.settings.launch(
                 command, cwd=src, env=env, output=output, timeout=timeout, children=self.children
             )
         self.log.info(
@@ -533,6 +537,7 @@ class JobRunner:
             timed_out=run.timed_out or None,
             aborted=run.aborted or None,
             duration_ms=round(run.seconds * 1000, 1),
+            output_tail=run.output_tail[-OUTPUT_QUOTED:] or None,  # redacted like every field
         )
         if run.timed_out:
             raise JobFailure(

@@ -57,6 +57,14 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return Redactor(secrets, mask=MASK, shapes=False, min_length=1)(text)
 
 
+def retry_pause(backoff: float, retry: int) -> float:
+    """Seconds before retry number ``retry`` (1 for the first) of a smoke request:
+    ``backoff`` doubling each time, at most MAX_BACKOFF. No jitter: the checks
+    and ``gate_http`` retry a few times against one service, on a schedule the
+    policy states (``retries``, ``backoff``)."""
+    return float(min(backoff * 2 ** (retry - 1), MAX_BACKOFF))
+
+
 def display_url(url: str) -> str:
     """``url`` without user:password, and with secret-looking query values masked."""
     try:
@@ -243,7 +251,7 @@ class Check:
         message = ""
         for n in range(self.retries + 1):
             if n:
-                sleep(min(self.backoff * 2 ** (n - 1), MAX_BACKOFF))
+                sleep(retry_pause(self.backoff, n))
             start = timer()
             status: int | None = None
             try:
@@ -395,7 +403,7 @@ class GateSession(requests.Session):
         tries = self.retries + 1 if (request.method or "GET").upper() in _IDEMPOTENT else 1
         for n in range(tries):
             if n:
-                self._sleep(min(self.backoff * 2 ** (n - 1), MAX_BACKOFF))
+                self._sleep(retry_pause(self.backoff, n))
             start = self._timer()
             try:
                 response = super().send(request, **kwargs)
