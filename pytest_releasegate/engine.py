@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,8 @@ class TestResults:
     __test__ = False
 
     def __init__(self) -> None:
-        #: source (``pytest``, ``junit:NAME``) → nodeid → record.
-        self.by_source: dict[str, dict[str, TestRecord]] = {}
+        #: source (``pytest``, ``junit:NAME``, ``tests:NAME``) → nodeid → record.
+        self.by_source: dict[str, MutableMapping[str, TestRecord]] = {}
         #: Sources that were asked for but yielded nothing, with the reason.
         self.missing: dict[str, str] = {}
 
@@ -42,7 +42,7 @@ class TestResults:
         """Sources that delivered results (possibly zero tests)."""
         return set(self.by_source)
 
-    def bucket(self, source: str) -> dict[str, TestRecord]:
+    def bucket(self, source: str) -> MutableMapping[str, TestRecord]:
         """The (live) record dict of one source; creating it marks the source as present."""
         return self.by_source.setdefault(source, {})
 
@@ -55,6 +55,16 @@ class TestResults:
 
     def __len__(self) -> int:
         return sum(map(len, self.by_source.values()))
+
+    def failing_and_flaky(self) -> Iterator[TestRecord]:
+        """Every failed, erroring or flaky record, in order (and possibly others)."""
+        from .records import RecordTable
+
+        for bucket in self.by_source.values():
+            if isinstance(bucket, RecordTable):
+                yield from bucket.failing_and_flaky()
+            else:
+                yield from bucket.values()
 
 
 class Gate:
@@ -159,6 +169,7 @@ class Gate:
             or bool(self.options.input_coverage),
             "polycov": bool(self.options.input_coverage),
             "junit": bool(self.options.input_junit),
+            "reports": bool(self.options.input_tests),
             "smoke": "smoke" in metrics,
             "alarms": "alarms" in metrics,
             "runtime": bool(
@@ -243,7 +254,7 @@ class Gate:
                 metrics.update(part)
         from .failures import list_tests
 
-        listed = list_tests(self.results, self._live_quarantine())
+        listed = list_tests(self.results.failing_and_flaky(), self._live_quarantine())
         verdict_kind = verdict_of(results)
         self.verdict = Verdict(
             verdict=verdict_kind,

@@ -22,6 +22,7 @@ CORE = (
 LAZY = (
     "pytest_releasegate.sources.coverage",
     "pytest_releasegate.sources.junit",
+    "pytest_releasegate.sources.reports",
     "pytest_releasegate.sources.smoke",
     "pytest_releasegate.sources.alarms",
     "pytest_releasegate.sources.runtime",

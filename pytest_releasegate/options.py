@@ -30,6 +30,7 @@ class GateOptions:
     junit: str | None = None
     markdown: str | None = None
     input_junit: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
+    input_tests: list[str] = field(default_factory=list)  # "[NAME=]GLOB", any report format
     input_coverage: list[str] = field(default_factory=list)  # "[NAME=]GLOB"
     coverage: str | None = None
     base_url: str | None = None
@@ -50,6 +51,11 @@ class GateOptions:
                 parse_input_spec(spec)
             except ValueError as exc:
                 out.append(f"bad option {prefix}input-junit {spec!r}: {exc}")
+        for spec in self.input_tests:
+            try:
+                parse_input_spec(spec)
+            except ValueError as exc:
+                out.append(f"bad option {prefix}input-tests {spec!r}: {exc}")
         for spec in self.input_coverage:
             try:
                 parse_input_spec(spec)
@@ -113,6 +119,13 @@ SPECS = (
     OptionSpec(
         "input_junit",
         "JUnit XML files from other tools to gate on (repeatable; source junit:NAME)",
+        "[NAME=]GLOB",
+        kind="list",
+    ),
+    OptionSpec(
+        "input_tests",
+        "test reports from other tools, any format CodeBuild reads: JUnit, TestNG, NUnit 2/3,"
+        " TRX, Cucumber JSON (repeatable; source tests:NAME)",
         "[NAME=]GLOB",
         kind="list",
     ),

@@ -595,14 +595,16 @@ def _parse_rule(
                     "use 'coverage.py' or 'coverage:NAME' (--gate-input-coverage NAME=GLOB)",
                 )
         elif (
-            src is not None and src != "pytest" and not re.fullmatch(r"junit:[A-Za-z0-9_.\-]+", src)
+            src is not None
+            and src != "pytest"
+            and not re.fullmatch(r"(?:junit|tests):[A-Za-z0-9_.\-]+", src)
         ):
             ck.err(
                 label,
                 "select.source",
                 f"unknown source {src!r}",
                 None,
-                "use 'pytest' or 'junit:NAME'",
+                "use 'pytest', 'junit:NAME' or 'tests:NAME'",
             )
         select = Selection(**values)
         if is_coverage:

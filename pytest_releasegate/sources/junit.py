@@ -3,7 +3,7 @@
 ``--gate-input-junit [NAME=]GLOB`` (and ``releasegate evaluate --input-junit``)
 adds every testcase of the matching files to the run's test results under the
 source ``junit:NAME`` (``junit:default`` without a NAME), so the ``tests.*``
-metrics cover them. What counts as what is written down in ``docs/junit.md``;
+metrics cover them. What counts as what is written down in ``docs/test-reports.md``;
 in short:
 
 * a ``<testcase>`` is one test: ``<failure>`` → failed, ``<error>`` → error,
@@ -25,23 +25,25 @@ file, and never a traceback.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import fnmatch
 import glob
 import math
 import os
-import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO
 from xml.parsers import expat
 
 from .. import hookimpl
 from ..bounds import MAX_NAME, clip_id
 from ..model import TestRecord
 from ..options import DEFAULT_JUNIT_NAME, parse_input_spec
+from ..records import RecordTable
+from ._xml import CHUNK as _CHUNK
+from ._xml import MAX_DEPTH as _MAX_DEPTH
+from ._xml import Refuse, ReportError, parse_xml
 
 if TYPE_CHECKING:
     from ..engine import Gate
@@ -61,16 +63,23 @@ DEFAULT_NAME = DEFAULT_JUNIT_NAME
 #: Where malformed-file messages are listed, for diagnostics (``list[str]``).
 ERRORS_KEY = "junit_errors"
 
-_CHUNK = 64 * 1024
-_MAX_DEPTH = 256
 _MAX_STANDINS = 1000  # stand-in errors per suite, however large its errors= claim
 _NOT_RUN = frozenset(("notrun", "disabled", "skipped"))
 _ROOTS = ("testsuites", "testsuite")
 _SUITE_ERROR = "[suite error]"
+_OTHER_FORMATS = {
+    "testng-results": "TestNG XML",
+    "test-results": "NUnit 2 XML",
+    "test-run": "NUnit 3 XML",
+    "TestRun": "TRX",
+}
 
 # Children of <testcase> that decide its outcome, and the rerun attempts
 # Surefire and others record inside a single testcase.
-_FAILURE, _ERROR, _SKIPPED, _XFAIL, _FLAKY = 1, 2, 4, 8, 16
+_FAILURE, _ERROR, _SKIPPED, _XFAIL, _FLAKY, _EXPECTED = 1, 2, 4, 8, 16, 32
+# Catch2 (v2.13.9+ and v3) marks a [!mayfail]/[!shouldfail] test that failed
+# as expected with this <skipped> beside its <failure>/<error>.
+_CATCH2_EXPECTED = "TEST_CASE tagged with !mayfail"
 _CHILD_FLAGS = {
     "failure": _FAILURE,
     "error": _ERROR,
@@ -80,21 +89,11 @@ _CHILD_FLAGS = {
 }
 
 
-class JUnitError(Exception):
+class JUnitError(ReportError):
     """A file that cannot be read as JUnit XML. ``str()`` is one line naming the file."""
 
 
 # -- parsing ------------------------------------------------------------------
-
-
-class _Refused(Exception):
-    """Raised from inside expat callbacks to stop the parse."""
-
-
-class _UnknownEncoding(Exception):
-    def __init__(self, encoding: str) -> None:
-        super().__init__(encoding)
-        self.encoding = encoding
 
 
 def parse_junit(
@@ -103,7 +102,7 @@ def parse_junit(
     source: str = f"junit:{DEFAULT_NAME}",
     rootdir: str | os.PathLike[str] | None = None,
     chunk_size: int = _CHUNK,
-) -> dict[str, TestRecord]:
+) -> RecordTable:
     """Read one JUnit XML document from a binary ``stream`` into records by nodeid.
 
     Reruns (the same nodeid again) are merged with :func:`merge_attempts`.
@@ -111,42 +110,31 @@ def parse_junit(
     Raises :class:`JUnitError` (without the file name; :func:`read_junit`
     adds it) when the document is not well-formed JUnit.
     """
-    head = stream.read(chunk_size)
-    if not head:
-        raise JUnitError("empty file")
     paths = _PathNormalizer(rootdir)
+
+    def make(parser: expat.XMLParserType, refuse: Refuse) -> Callable[[], RecordTable]:
+        return _handlers(parser, refuse, source, paths)
+
     try:
-        return _parse(head, stream, chunk_size, None, source, paths)
-    except _UnknownEncoding as exc:
-        # Expat reads UTF-8/16, ISO-8859-1, ASCII and one-byte codecs itself;
-        # anything else (Shift_JIS, GB18030, ...) is decoded here and fed as UTF-8.
-        try:
-            decoder = codecs.getincrementaldecoder(exc.encoding)(errors="strict")
-        except LookupError:
-            raise JUnitError(f"unknown encoding {exc.encoding!r}") from None
-        stream.seek(0)
-        return _parse(stream.read(chunk_size), stream, chunk_size, decoder, source, paths)
+        return parse_xml(stream, make, what="JUnit XML", chunk_size=chunk_size)
+    except ReportError as exc:
+        raise JUnitError(str(exc)) from None
 
 
-_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 _INF = math.inf
 
 
-def _parse(
-    head: bytes,
-    stream: BinaryIO,
-    chunk_size: int,
-    decode: codecs.IncrementalDecoder | None,
+def _handlers(
+    parser: expat.XMLParserType,
+    refuse: Refuse,
     source: str,
     paths: _PathNormalizer,
-) -> dict[str, TestRecord]:
+) -> Callable[[], RecordTable]:
     # Expat calls back twice per element, so the state lives in closure cells
     # (the cheapest lookups there are), no tree is ever built, and inside a
     # <testcase> a second, smaller pair of handlers takes over.
-    parser = expat.ParserCreate("UTF-8" if decode is not None else None)
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    records: dict[str, TestRecord] = {}
-    get_record = records.get
+    records = RecordTable(source)
+    add_row = records.add
     interned: dict[str, str] = {}
     intern = interned.setdefault
     path_of = paths.cache.get
@@ -154,32 +142,24 @@ def _parse(
     # elements before it, errors+failures attributes, suite-level errors].
     suites: list[list[Any]] = []
     suite_file: str | None = None  # the innermost suite's file, for testcases without one
-    refused: list[str] = []
     depth = 0  # open elements outside any testcase
     inner = 0  # open elements inside the open testcase
     bad = 0  # <failure>/<error> elements (and stand-ins for missing ones) so far
     case: dict[str, str] = {}
     flags = 0
     message: str | None = None  # the testcase's first <failure>/<error> message
-    new_record = TestRecord
     not_run = _NOT_RUN
     inf = _INF
     unseen = _UNSEEN
-    setdefault_record = records.setdefault
     max_name = MAX_NAME
 
-    def refuse(message: str) -> NoReturn:
-        refused.append(message)
-        raise _Refused(message)
-
-    def doctype(*_: object) -> None:
-        refuse("a DOCTYPE is not allowed in JUnit XML (no DTD or entity is ever read)")
-
-    def add(record: TestRecord) -> None:
+    def add_suite_error(n: int) -> None:
         nonlocal bad
         bad += 1
-        previous = get_record(record.nodeid)
-        records[record.nodeid] = record if previous is None else merge_attempts(previous, record)
+        names = [s[1] for s in suites if s[1]]
+        classname = str(names[-1]) if names else None
+        name = _SUITE_ERROR if n == 1 else f"{_SUITE_ERROR} {n}"
+        add_row(classname, name, "error", 0.0, False, classname, paths(suites[-1][2]))
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         nonlocal depth, case, flags, inner, suite_file
@@ -198,11 +178,13 @@ def _parse(
             suite_file = attrs.get("file") or suite_file
             suites.append([depth, attrs.get("name"), suite_file, bad, _count(attrs), 0])
         elif depth == 1:
-            refuse(f"root element is <{tag}>, expected <testsuites> or <testsuite>")
+            other = _OTHER_FORMATS.get(tag)
+            hint = f" ({other}: read it with --input-tests)" if other else ""
+            refuse(f"root element is <{tag}>, expected <testsuites> or <testsuite>{hint}")
         elif (tag == "error" or tag == "failure") and suites[-1][0] == depth - 1:
             suite = suites[-1]
             suite[5] += 1
-            add(_suite_error(suites, suite[5], source, paths))
+            add_suite_error(suite[5])
         elif depth > _MAX_DEPTH:
             refuse(f"elements nested more than {_MAX_DEPTH} deep")
 
@@ -216,7 +198,7 @@ def _parse(
             missing = min(suite[4] - (bad - suite[3]), _MAX_STANDINS)
             for _ in range(missing):
                 suite[5] += 1
-                add(_suite_error(suites, suite[5], source, paths))
+                add_suite_error(suite[5])
             suites.pop()
             suite_file = suites[-1][2] if suites else None
         depth -= 1
@@ -226,8 +208,11 @@ def _parse(
         if not inner:
             flag = _CHILD_FLAGS.get(tag)
             if flag:
-                if flag == _SKIPPED and attrs.get("type") == "pytest.xfail":
-                    flag = _XFAIL
+                if flag == _SKIPPED:
+                    if attrs.get("type") == "pytest.xfail":
+                        flag = _XFAIL
+                    elif attrs.get("message", "").startswith(_CATCH2_EXPECTED):
+                        flag = _EXPECTED
                 elif flag <= _ERROR:
                     bad += 1
                     if message is None:
@@ -251,6 +236,8 @@ def _parse(
             # googletest's DISABLED_ tests and ctest's disabled ones say so
             # only in an attribute.
             outcome = "skipped" if attrs.get("status") in not_run else "passed"
+        elif flags & _EXPECTED:
+            outcome = "xfailed"  # failed as the producer expected: its run passes
         elif flags & _FAILURE:
             outcome = "failed"
         elif flags & _ERROR:
@@ -261,18 +248,14 @@ def _parse(
             outcome = "xfailed"
         else:
             outcome = "passed"
-        classname = attrs.get("classname")
+        classname = attrs.get("classname") or None
         name = attrs["name"]
         if len(name) > max_name:  # a 100 MB name is kept as 1,024 characters
             name = clip_id(name)
-        if classname:
+        if classname is not None:
             if len(classname) > max_name:
                 classname = clip_id(classname)
             classname = intern(classname, classname)
-            nodeid = f"{classname}::{name}"
-        else:
-            classname = None
-            nodeid = name
         time = attrs.get("time")
         try:
             duration = float(time) if time else 0.0
@@ -284,98 +267,25 @@ def _parse(
         if file is not None and len(file) > max_name:
             file = clip_id(file)
         path = path_of(file, unseen)
-        record = new_record(
-            nodeid,
+        add_row(
+            classname,
+            name,
             outcome,
             duration,
-            (),
             flags & _FLAKY != 0 and outcome == "passed",
-            source,
-            paths(file) if path is unseen else path,
             classname,
+            paths(file) if path is unseen else path,
+            (),
+            message,
         )
-        if message is not None:
-            if outcome == "failed" or outcome == "error":
-                record.message = message
-            message = None
-        previous = setdefault_record(nodeid, record)
-        if previous is not record:
-            records[nodeid] = merge_attempts(previous, record)
+        message = None
 
-    parser.StartDoctypeDeclHandler = doctype
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-
-    chunk: bytes = head
-    final = False
-    run = 0  # bytes fed since the last chunk that held a `<`
-    try:
-        while True:
-            if decode is not None:
-                parser.Parse(decode.decode(chunk, final), final)
-            else:
-                parser.Parse(chunk, final)
-            if final:
-                break
-            chunk = stream.read(chunk_size)
-            final = not chunk
-            if final:
-                continue
-            if b"<" in chunk:
-                run = 0
-            else:
-                # No `<`: the chunk continues one token (a start tag with a
-                # huge attribute) or a run of text. Expat 2.5 rescans an
-                # unfinished token from its start on every call, so a 100 MB
-                # attribute fed 64 KiB at a time costs minutes; blocks that
-                # double (up to 32 MiB) keep it linear.
-                chunk, final = _grow(chunk, stream, chunk_size, min(run, _MAX_RUN))
-                run += len(chunk)
-    except _Refused:
-        raise JUnitError(refused[-1]) from None
-    except UnicodeDecodeError as exc:
-        raise JUnitError(f"cannot decode as {exc.encoding}: {exc.reason}") from None
-    except LookupError:  # pyexpat asked Python for a codec it does not have
-        match = _DECL_ENCODING.match(head)
-        name = match.group(1).decode("ascii") if match else "?"
-        raise JUnitError(f"unknown encoding {name!r}") from None
-    except ValueError:  # pyexpat: "multi-byte encodings are not supported"
-        match = _DECL_ENCODING.match(head)
-        if decode is None and match:
-            raise _UnknownEncoding(match.group(1).decode("ascii")) from None
-        raise JUnitError("unsupported encoding") from None
-    except expat.ExpatError as exc:
-        if exc.code == _UNKNOWN_ENCODING and decode is None:
-            match = _DECL_ENCODING.match(head)
-            if match:
-                raise _UnknownEncoding(match.group(1).decode("ascii")) from None
-        reason = expat.errors.messages[exc.code]
-        raise JUnitError(
-            f"not well-formed XML: {reason} at line {exc.lineno}, column {exc.offset}"
-        ) from None
-    return records
-
-
-_MAX_RUN = 32 * 1024 * 1024
-
-
-def _grow(chunk: bytes, stream: BinaryIO, chunk_size: int, target: int) -> tuple[bytes, bool]:
-    """``chunk`` and what follows, up to ``target`` bytes or a ``<``; and whether at the end."""
-    parts = [chunk]
-    size = len(chunk)
-    while size < target:
-        more = stream.read(chunk_size)
-        if not more:
-            return b"".join(parts), True
-        parts.append(more)
-        size += len(more)
-        if b"<" in more:
-            break
-    return b"".join(parts), False
+    return lambda: records
 
 
 _UNSEEN: Any = object()
-_UNKNOWN_ENCODING = expat.errors.codes[expat.errors.XML_ERROR_UNKNOWN_ENCODING]
 
 
 def _count(attrs: dict[str, str]) -> int:
@@ -386,16 +296,6 @@ def _count(attrs: dict[str, str]) -> int:
         if value.isdigit():
             total += int(value)
     return total
-
-
-def _suite_error(
-    suites: list[list[Any]], n: int, source: str, paths: _PathNormalizer
-) -> TestRecord:
-    names = [s[1] for s in suites if s[1]]
-    classname = str(names[-1]) if names else None
-    name = _SUITE_ERROR if n == 1 else f"{_SUITE_ERROR} {n}"
-    nodeid = f"{classname}::{name}" if classname else name
-    return TestRecord(nodeid, "error", 0.0, (), False, source, paths(suites[-1][2]), classname)
 
 
 def _seconds(value: str) -> float:
@@ -415,7 +315,7 @@ def read_junit(
     source: str = f"junit:{DEFAULT_NAME}",
     display: str | None = None,
     rootdir: str | os.PathLike[str] | None = None,
-) -> dict[str, TestRecord]:
+) -> RecordTable:
     """Read one JUnit file into records keyed by nodeid, reruns merged.
 
     ``display`` is how the file is named in errors (default: ``path``).
@@ -598,7 +498,23 @@ def releasegate_collect(gate: Gate) -> None:
     source error out; malformed files are also listed in
     ``gate.data["junit_errors"]`` for diagnostics.
     """
-    specs = list(gate.options.input_junit or ())
+    collect_inputs(gate, gate.options.input_junit, kind="junit", read=read_junit)
+
+
+def collect_inputs(
+    gate: Gate,
+    specs: Iterable[str] | None,
+    *,
+    kind: str,
+    read: Callable[..., MutableMapping[str, TestRecord]],
+) -> None:
+    """Read ``[NAME=]GLOB`` specs into ``gate.results`` as sources ``KIND:NAME``.
+
+    ``read(path, source=, display=, rootdir=)`` reads one file and raises a
+    :class:`ReportError` naming it. Shared by ``--input-junit`` and
+    ``--input-tests``.
+    """
+    specs = list(specs or ())
     if not specs:
         return
     errors: list[str] = gate.data.setdefault(ERRORS_KEY, [])
@@ -608,11 +524,11 @@ def releasegate_collect(gate: Gate) -> None:
         try:
             name, pattern = parse_input_spec(spec)
         except ValueError as exc:
-            message = f"--input-junit: {exc}"
+            message = f"--input-{kind}: {exc}"
             errors.append(message)
-            problems.setdefault(f"junit:{DEFAULT_NAME}", []).append(message)
+            problems.setdefault(f"{kind}:{DEFAULT_NAME}", []).append(message)
             continue
-        patterns.setdefault(f"junit:{name}", []).append(pattern)
+        patterns.setdefault(f"{kind}:{name}", []).append(pattern)
 
     root = gate.rootdir
     results = gate.results
@@ -628,10 +544,8 @@ def releasegate_collect(gate: Gate) -> None:
                     continue
                 seen.add(identity)
                 try:
-                    records = read_junit(
-                        path, source=source, display=_display(path, root), rootdir=root
-                    )
-                except JUnitError as exc:
+                    records = read(path, source=source, display=_display(path, root), rootdir=root)
+                except ReportError as exc:
                     errors.append(str(exc))
                     problems.setdefault(source, []).append(str(exc))
                     continue
@@ -647,7 +561,7 @@ def releasegate_collect(gate: Gate) -> None:
 
 
 def _attempts_merged(
-    known: dict[str, TestRecord], records: dict[str, TestRecord]
+    known: Mapping[str, TestRecord], records: Mapping[str, TestRecord]
 ) -> Iterator[TestRecord]:
     # The same test in a second file of one source is another attempt at it
     # (a retried CI job); files are read in sorted path order.

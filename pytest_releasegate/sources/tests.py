@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from .. import catalogue, hookimpl
 from ..bounds import clip_name
 from ..model import Measurement, MetricInfo, Rule, Selection, TestRecord
+from ..records import RecordTable
 from ..select import record_matches
 
 if TYPE_CHECKING:
@@ -70,37 +71,55 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
     outcome_key = _OUTCOME_KEY
     subtests = [0, 0, 0]
     matched = 0
-    records: Iterable[TestRecord] = gate.results
+    literal = None
     if select is not None and select.nodeid is not None and not _has_magic(select.nodeid):
         # A literal node id is a dict lookup per source, not a scan of every
         # test: 10k such rules over 10k tests stay linear.
-        nodeid = select.nodeid
-        records = [b[nodeid] for b in gate.results.by_source.values() if nodeid in b]
-    for record in records:
-        if select is not None and not record_matches(record, select):
+        literal = select.nodeid
+    for bucket in gate.results.by_source.values():
+        records: Iterable[TestRecord]
+        if literal is not None:
+            records = [bucket[literal]] if literal in bucket else []
+        elif quarantined is None and isinstance(bucket, RecordTable):
+            # Report sources count straight from their columns.
+            tallied: dict[str, int] = {}
+            n_flaky, seconds, biggest = bucket.tally(select, tallied, examples)
+            for outcome, n in tallied.items():
+                counts[outcome_key.get(outcome, "errors")] += n
+                matched += n
+            flaky += n_flaky
+            total_s += seconds
+            max_s = max(max_s, biggest)
             continue
-        matched += 1
-        outcome = record.outcome
-        if outcome == "running":
-            continue  # never finished (an interrupted run): neither passed nor failed
-        if quarantined is not None and quarantined(gate, record):
-            if outcome in ("failed", "error"):
-                quarantined_failed += 1
-            continue
-        counts[outcome_key.get(outcome, "errors")] += 1
-        if outcome in examples and len(examples[outcome]) < 3:
-            examples[outcome].append(clip_name(record.nodeid))
-        if record.flaky:
-            flaky += 1
-        sub = record.subtests
-        if sub is not None:
-            subtests[0] += sub[0]
-            subtests[1] += sub[1]
-            subtests[2] += sub[2]
-        duration = record.duration
-        total_s += duration
-        if duration > max_s:
-            max_s = duration
+        else:
+            records = bucket.values()
+        for record in records:
+            if select is not None and not record_matches(record, select):
+                continue
+            matched += 1
+            outcome = record.outcome
+            if outcome == "running":
+                continue  # never finished (an interrupted run): neither passed nor failed
+            if quarantined is not None and quarantined(gate, record):
+                if outcome in ("failed", "error"):
+                    quarantined_failed += 1
+                continue
+            counts[outcome_key.get(outcome, "errors")] += 1
+            if outcome in examples and len(examples[outcome]) < 3:
+                examples[outcome].append(record.nodeid)
+            if record.flaky:
+                flaky += 1
+            sub = record.subtests
+            if sub is not None:
+                subtests[0] += sub[0]
+                subtests[1] += sub[1]
+                subtests[2] += sub[2]
+            duration = record.duration
+            total_s += duration
+            if duration > max_s:
+                max_s = duration
+    for names in examples.values():
+        names[:] = [clip_name(name) for name in names]
     counts["total"] = sum(counts.values())
     values: dict[str, float] = {f"tests.{k}": v for k, v in counts.items()}
     values["tests.flaky"] = flaky
@@ -133,7 +152,8 @@ def missing_reason(gate: Gate, sel: Selection) -> str | None:
         if sel.source in results.missing:
             return results.missing[sel.source]
         if sel.source not in results.sources:
-            hint = f"is --gate-input-junit {sel.source[6:]}=GLOB given?"
+            kind, _, name = sel.source.partition(":")
+            hint = f"is --gate-input-{kind} {name}=GLOB given?"
             return f"no results from source {sel.source!r} ({hint})"
         return None
     if results.missing:

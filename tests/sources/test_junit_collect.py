@@ -196,3 +196,29 @@ def test_without_inputs_the_source_does_nothing(tmp_path: Path) -> None:
     gate.run()
     assert "junit_errors" not in gate.data
     assert gate.results.sources == set()
+
+
+def test_quarantine_applies_to_report_sources(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "r.xml",
+        '<testsuite name="s"><testcase classname="c" name="bad"><failure/></testcase>'
+        '<testcase classname="c" name="ok"/></testsuite>',
+    )
+    pm = get_plugin_manager(entry_points=False)
+    policy = parse_policy(
+        {
+            "rule": [
+                {"name": "no failures", "metric": "tests.failed", "max": 0},
+                {"name": "q", "metric": "tests.quarantined_failed", "max": 0, "level": "info"},
+            ],
+            "quarantine": [{"nodeid": "c::bad", "reason": "known", "expires": "2999-01-01"}],
+        },
+        metrics=known_metrics(pm),
+    )
+    gate = Gate(policy, GateOptions(input_junit=["r.xml"]), rootdir=tmp_path, pm=pm)
+    verdict = gate.run()
+    rules = {r.name: r for r in verdict.rules}
+    assert rules["no failures"].actual == 0
+    assert rules["q"].actual == 1
+    assert verdict.metrics["tests.total"] == 1

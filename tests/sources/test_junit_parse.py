@@ -1,4 +1,4 @@
-"""The JUnit parser's counting rules (docs/junit.md), one behaviour per test."""
+"""The JUnit parser's counting rules (docs/test-reports.md), one behaviour per test."""
 
 from __future__ import annotations
 

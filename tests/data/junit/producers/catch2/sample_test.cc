@@ -10,3 +10,8 @@ TEST_CASE("sections", "[math]") {
   SECTION("first") { REQUIRE(true); }
   SECTION("second") { REQUIRE(true); }
 }
+TEST_CASE("may fail and does", "[math][!mayfail]") { REQUIRE(1 == 2); }
+TEST_CASE("may fail and does not", "[math][!mayfail]") { REQUIRE(1 == 1); }
+TEST_CASE("should fail and does", "[math][!shouldfail]") { REQUIRE(1 == 2); }
+// Hidden; run on its own into catch2-shouldfail-passes.xml (see generate.sh).
+TEST_CASE("should fail but passes", "[math][!shouldfail][.shouldfail-passes]") { REQUIRE(1 == 1); }
