@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import hookimpl
+from ..bounds import clip_id
 from ..model import Measurement, Rule, Selection
 from ..sections import CoverageConfig
 from .coverage import DIFF_METRICS, WHOLE_METRICS
@@ -118,7 +119,7 @@ def _collect(gate: Gate) -> PolyState:
                 for fname, data in report.files.items():
                     rel, ok = mapper.map(report.kind, fname, report.sources, here)
                     if not ok:
-                        src.unmapped.setdefault(label, []).append(fname)
+                        src.unmapped.setdefault(label, []).append(clip_id(fname))
                     known = src.files.get(rel)
                     if known is None:
                         src.files[rel] = data

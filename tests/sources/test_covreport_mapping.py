@@ -191,3 +191,20 @@ def test_jacoco_module_report_finds_its_module_sources(project: Path) -> None:
         project, Rule(name="r", metric=LINE, min=0), coverage={}, inputs=["java/reports/jacoco.xml"]
     )
     assert g.run().coverage_unmapped == ()
+
+
+def test_unmapped_names_are_truncated_in_every_output(project: Path) -> None:
+    # SPEC §13: names taken from inputs are cut to 1,024 characters in every output.
+    from pytest_releasegate.bounds import MAX_NAME
+
+    long_name = "/build/" + "a" * 200_000 + ".js"
+    (project / "long.info").write_text(f"SF:{long_name}\nDA:1,1\nend_of_record\n")
+    g = gate(project, Rule(name="all", metric=LINE, min=0), coverage={}, inputs=["long.info"])
+    verdict = g.run()
+    [entry] = verdict.coverage_unmapped
+    [path] = entry["paths"]
+    assert len(path) <= MAX_NAME
+    assert path.startswith("/build/aaa")
+    [warning] = [w for w in verdict.warnings if "map to no file" in w]
+    assert len(warning) < 2 * MAX_NAME
+    assert len(json.dumps(verdict.to_json())) < 20_000
