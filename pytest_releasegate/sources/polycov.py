@@ -165,7 +165,8 @@ def _scope(gate: Gate, sel: Selection) -> _Scope:
     if source is not None:
         found = state.sources.get(source)
         if found is None:
-            hint = f"is --gate-input-coverage {source[len(PREFIX) :]}=GLOB given?"
+            name = source[len(PREFIX) :]
+            hint = f"is --gate-input-coverage / --input-coverage {name}=GLOB given?"
             return _Scope([], False, f"no coverage reports for source {source!r} ({hint})")
         return _Scope([found], False, found.problem)
     cov = coverage_state(gate)
