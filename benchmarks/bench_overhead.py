@@ -203,7 +203,8 @@ def main() -> None:
         for n in (int(s) for s in args.sizes.split(",") if s):
             suite = work / f"suite{n}"
             make_suite(suite, n)
-            out = ["--gate-json", str(work / "v.json"), "--gate-junit", str(work / "v.xml")]
+            # `--opt=value`: a separate existing path outside the suite would move pytest's rootdir.
+            out = [f"--gate-json={work / 'v.json'}", f"--gate-junit={work / 'v.xml'}"]
             if "gate" in wanted:
                 mem_deltas[n] = compare(
                     "gate", ["-p", "no:releasegate"], ["--gate", *out], suite, args.pairs, n
@@ -214,7 +215,7 @@ def main() -> None:
                 compare(
                     "junit",
                     ["--junitxml", str(work / "p.xml")],
-                    ["--gate", "--gate-junit", str(work / "v.xml")],
+                    ["--gate", f"--gate-junit={work / 'v.xml'}"],
                     suite,
                     args.pairs,
                     n,

@@ -103,6 +103,9 @@ def spawn(env: dict[str, str], log: Path, concurrency: int) -> subprocess.Popen[
     ]
     command += ["--query", "GateId=bench", "--concurrency", str(concurrency)]
     command += ["--poll-interval", "0.05", "--log-format", "json"]
+    # The children share the worker's uid here: this interpreter may live where other
+    # uids cannot run it (pyenv under /root). Give --python/--child-uids to measure that.
+    command += ["--child-uids", "off", "--allow-shared-uid"]
     with open(log, "wb") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 

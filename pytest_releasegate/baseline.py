@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ._aws import require_boto3
 from .bounds import MAX_DEPTH, read_regular_text, too_deep
 from .model import Verdict
 
@@ -31,10 +32,16 @@ def _s3_client() -> Any:
     return boto3.client("s3")
 
 
-def read_baseline(location: str, *, rootdir: Path | None = None) -> Verdict:
-    """Read a verdict JSON written by `--gate-save-baseline` (or `--gate-json`)."""
+def read_baseline(
+    location: str, *, rootdir: Path | None = None, flag_prefix: str = "--gate-"
+) -> Verdict:
+    """Read a verdict JSON written by `--gate-save-baseline` (or `--gate-json`).
+
+    `flag_prefix` spells the flags in messages: ``--gate-`` for pytest, ``--`` for the CLI.
+    """
     if location.startswith("s3://"):
         bucket, key = split_s3(location)
+        require_boto3(f"baseline {location}", BaselineError)
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -44,7 +51,7 @@ def read_baseline(location: str, *, rootdir: Path | None = None) -> Verdict:
             if code in ("NoSuchKey", "404", "NoSuchBucket"):
                 raise BaselineError(
                     f"baseline {location} not found: save one from a reference run with "
-                    f"--gate-save-baseline {location}"
+                    f"{flag_prefix}save-baseline {location}"
                 ) from None
             raise BaselineError(f"baseline {location}: S3 said {code or exc}") from None
         except BotoCoreError as exc:
@@ -59,7 +66,7 @@ def read_baseline(location: str, *, rootdir: Path | None = None) -> Verdict:
         except FileNotFoundError:
             raise BaselineError(
                 f"baseline {location} not found: save one from a reference run with "
-                f"--gate-save-baseline {location}"
+                f"{flag_prefix}save-baseline {location}"
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise BaselineError(f"baseline {location}: {exc}") from None
@@ -82,6 +89,7 @@ def write_baseline(location: str, verdict: Verdict, *, rootdir: Path | None = No
     data = json.dumps(verdict.to_json(), indent=2, sort_keys=False, allow_nan=False) + "\n"
     if location.startswith("s3://"):
         bucket, key = split_s3(location)
+        require_boto3(f"baseline {location}", BaselineError)
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:

@@ -12,10 +12,23 @@ from .model import MetricInfo
 _COUNTS = ("total", "passed", "failed", "errors", "skipped", "xfailed", "xpassed")
 
 TESTS = (
-    *(MetricInfo(f"tests.{c}", f"count of {c} tests in the selection", "tests") for c in _COUNTS),
+    MetricInfo("tests.total", "tests in the selection (every outcome)", "tests"),
+    MetricInfo("tests.passed", "tests that passed", "tests"),
+    MetricInfo("tests.failed", "tests that failed (a failing subtest fails its test)", "tests"),
+    MetricInfo("tests.errors", "tests that errored (setup, teardown, collection)", "tests"),
+    MetricInfo("tests.skipped", "tests that were skipped", "tests"),
+    MetricInfo("tests.xfailed", "tests expected to fail that failed", "tests"),
+    MetricInfo("tests.xpassed", "tests expected to fail that passed", "tests"),
     MetricInfo("tests.pass_rate", "passed / (passed + failed + errors)", "%"),
     MetricInfo("tests.flaky", "tests that failed, then passed on a rerun", "tests"),
     MetricInfo("tests.quarantined_failed", "quarantined tests that failed", "tests"),
+    MetricInfo(
+        "tests.subtests_passed", "subtests (pytest's subtests, unittest subTest) passed", "subtests"
+    ),
+    MetricInfo(
+        "tests.subtests_failed", "subtests that failed (their test counts as failed)", "subtests"
+    ),
+    MetricInfo("tests.subtests_skipped", "subtests that were skipped", "subtests"),
     MetricInfo("tests.duration_s.total", "sum of test durations", "s"),
     MetricInfo("tests.duration_s.max", "longest test duration", "s"),
 )

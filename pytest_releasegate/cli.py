@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shlex
 import subprocess
 import sys
@@ -135,7 +136,8 @@ def cmd_check_policy(args: argparse.Namespace) -> int:
             sel = f" [{r.select.describe()}]" if not r.select.is_empty else ""
             level = f" level={r.level.value}" if r.level.value != "fail" else ""
             waiver = f" waiver until {r.waiver.expires}" if r.waiver else ""
-            print(f"  - {r.name}: {r.metric}{sel} {r.describe_threshold()}{level}{waiver}")
+            base = f" base {r.base}" if r.base else ""
+            print(f"  - {r.name}: {r.metric}{sel} {r.describe_threshold()}{base}{level}{waiver}")
         for warning in policy.warnings_for(profile):
             print(f"  WARNING: {warning}")
     for q in policy.quarantine:
@@ -178,9 +180,10 @@ def cmd_install_hook(args: argparse.Namespace) -> int:
     if hook.exists() and HOOK_MARKER not in hook.read_text(errors="replace") and not args.force:
         _err(f"install-hook: {hook} exists and is not ours; use --force to replace it")
         return ExitCode.USAGE
-    command = [sys.executable, "-m", "pytest", "--gate", "--gate-profile", args.profile, "-q"]
+    # `--opt=value`: pytest reads a separate path argument as a test path when it picks its rootdir.
+    command = [sys.executable, "-m", "pytest", "--gate", f"--gate-profile={args.profile}", "-q"]
     if args.policy:
-        command += ["--gate-policy", str(Path(args.policy).absolute())]
+        command.append(f"--gate-policy={Path(os.path.abspath(args.policy))}")
     hook.parent.mkdir(parents=True, exist_ok=True)
     hook.write_text(
         "#!/bin/sh\n"
@@ -230,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         mod = importlib.import_module(module)
         mod.add_arguments(p)
-        p.set_defaults(func=mod.run)
+        p.set_defaults(func=mod.run, aws_feature=f"releasegate {name}")
     return parser
 
 
@@ -238,6 +241,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    if getattr(args, "aws_feature", None):
+        from ._aws import boto3_missing
+
+        problem = boto3_missing(args.aws_feature)
+        if problem is not None:
+            _err(problem)
+            return ExitCode.USAGE
     try:
         return func(args)
     except KeyboardInterrupt:

@@ -181,6 +181,11 @@ class Gate:
             return Measurement.absent(f"no installed source measures {rule.metric!r}")
         return result  # type: ignore[no-any-return]
 
+    @property
+    def flag_prefix(self) -> str:
+        """How messages spell the options: `--gate-NAME` in pytest, `--NAME` in the CLI."""
+        return "--gate-" if self.pytest_run else "--"
+
     # -- the run --------------------------------------------------------------
 
     def run(self) -> Verdict:
@@ -201,12 +206,15 @@ class Gate:
             baseline, baseline_problem = baseline_from_history(self, context)
         elif location:
             try:
-                baseline = read_baseline(location, rootdir=self.rootdir)
+                baseline = read_baseline(
+                    location, rootdir=self.rootdir, flag_prefix=self.flag_prefix
+                )
             except BaselineError as exc:
                 baseline_problem = str(exc)
         elif any(r.is_relative for r in self.rules):
             baseline_problem = (
-                "no baseline configured: set `baseline` in the policy or pass --gate-baseline"
+                "no baseline configured: set `baseline` in the policy or pass "
+                f"{self.flag_prefix}baseline"
             )
 
         results = evaluate(

@@ -337,22 +337,29 @@ class Verdict(NamedTuple):
         where = f"({self.policy}, profile {self.profile})"
         word = self.verdict.value.upper()
         if self.verdict is Outcome.ERROR:
-            n = sum(r.outcome is Outcome.ERROR for r in self.rules)
+            n = sum(r.outcome is Outcome.ERROR and r.level is not Level.INFO for r in self.rules)
             detail = f"{n} of {total} rules could not be evaluated"
         elif self.verdict is Outcome.FAIL:
             n = sum(r.outcome is Outcome.FAIL and r.level is Level.FAIL for r in self.rules)
             detail = f"{n} of {total} rules failed"
         elif self.verdict is Outcome.WARN:
-            n = sum(r.outcome in (Outcome.WARN, Outcome.FAIL, Outcome.ERROR) for r in self.rules)
+            n = sum(
+                r.outcome in (Outcome.WARN, Outcome.FAIL, Outcome.ERROR)
+                and r.level is not Level.INFO
+                for r in self.rules
+            )
             detail = f"{n} of {total} rules warned"
         else:
             passed = sum(r.outcome is Outcome.PASS for r in self.rules)
             detail = f"{passed} of {total} rules passed" if total else "no rules"
             others = [
                 f"{n} {o.value}"
-                for o in (Outcome.WAIVED, Outcome.SKIPPED, Outcome.FAIL, Outcome.ERROR)
+                for o in (Outcome.WAIVED, Outcome.SKIPPED)
                 if (n := sum(r.outcome is o for r in self.rules))
             ]
+            broken = (Outcome.WARN, Outcome.FAIL, Outcome.ERROR)
+            if n := sum(r.level is Level.INFO and r.outcome in broken for r in self.rules):
+                others.append(f"{n} info")
             if others:
                 detail += f" ({', '.join(others)}, not blocking)"
         return f"releasegate: {word} \u2014 {detail} {where}"
@@ -418,10 +425,14 @@ class Verdict(NamedTuple):
 class TestRecord:
     """One test's final result: a compact record, O(1) to update per report.
 
-    `outcome` is one of passed, failed, error, skipped, xfailed, xpassed.
+    `outcome` is one of passed, failed, error, skipped, xfailed, xpassed, or
+    ``running`` while a pytest test has not reported its result yet (such a
+    record is not counted). `subtests` holds ``[passed, failed, skipped]``
+    subtest counts once the test reported a subtest, else None.
     """
 
     __slots__ = (
+        "call",
         "classname",
         "duration",
         "flaky",
@@ -431,6 +442,7 @@ class TestRecord:
         "outcome",
         "path",
         "source",
+        "subtests",
     )
     __test__ = False  # not a pytest test class
 
@@ -454,6 +466,9 @@ class TestRecord:
         self.source = source
         self.path = path
         self.classname = classname
+        self.subtests: list[int] | None = None
+        #: The pytest adapter's last call-phase report of the current attempt (not data).
+        self.call: Any = None
         #: The first line of a failure's message (set for failed and erroring tests only).
         self.message = message
 

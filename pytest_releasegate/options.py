@@ -55,7 +55,20 @@ class GateOptions:
                 parse_input_spec(spec)
             except ValueError as exc:
                 out.append(f"bad option {prefix}input-coverage {spec!r}: {exc}")
+        out.extend(self.aws_problems(prefix))
         return out
+
+    def aws_problems(self, prefix: str = "--gate-") -> list[str]:
+        """AWS features asked for without boto3 (the `aws` extra): one line each."""
+        from ._aws import boto3_missing
+
+        wanted = []
+        if self.codepipeline_job_id and not self.dry_run:
+            wanted.append(f"publishing to CodePipeline ({prefix}codepipeline-job-id)")
+        for name in ("baseline", "save_baseline"):
+            if str(getattr(self, name) or "").startswith("s3://"):
+                wanted.append(f"{prefix}{name.replace('_', '-')} s3://")
+        return [p for feature in wanted if (p := boto3_missing(feature)) is not None]
 
 
 def parse_input_spec(spec: str) -> tuple[str, str]:

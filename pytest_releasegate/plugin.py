@@ -25,18 +25,27 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .engine import Gate
-    from .model import Verdict
+    from .model import TestRecord, Verdict
+    from .pytest_status import SigtermGuard, Stop
 
 gate_key = pytest.StashKey["GatePlugin"]()
 _MARKERS_ATTR = "releasegate_markers"
 _EXTRAS_ATTR = "releasegate_extras"
 _WORKERINPUT_KEY = "releasegate_markers"
 _WORKERINPUT_EXTRAS = "releasegate_extras"
+#: A test that has not reported its result yet: not counted (see model.TestRecord).
+RUNNING = "running"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("releasegate", "release gate (pytest-releasegate)")
     group.addoption("--gate", action="store_true", default=None, help="turn the release gate on")
+    group.addoption(
+        "--no-gate",
+        action="store_false",
+        dest="gate",
+        help="turn the release gate off for this run (over ini releasegate = true)",
+    )
     add_options(group.addoption, prefix="gate-")
     parser.addini("releasegate", "turn the release gate on", type="bool", default=False)
     parser.addini("releasegate_policy", "release gate policy file", default="")
@@ -83,6 +92,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(ExtrasTagger(), "releasegate-extras")
         return
     gate = make_gate(config)
+    if gate.policy.smoke_marker != "smoke":
+        config.addinivalue_line(
+            "markers", f"{gate.policy.smoke_marker}: a smoke test (releasegate smoke-marker)"
+        )
     plugin = GatePlugin(config, gate)
     config.stash[gate_key] = plugin
     config.pluginmanager.register(plugin, "releasegate-gate")
@@ -93,13 +106,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def make_gate(config: pytest.Config) -> Gate:
     """Load the policy and build the gate, or stop the run with a usage error (exit 4)."""
+    from ._args import rootdir_problems
     from .engine import Gate
     from .manager import get_plugin_manager, known_metrics
     from .policy import PolicyError, load_policy
     from .sinks.codepipeline import report_bad_configuration
 
     options = build_options(config)
-    problems = options.problems()
+    problems = rootdir_problems(config) + options.problems()
     if problems:
         report_bad_configuration(options, "; ".join(problems))
         raise pytest.UsageError("\n".join(f"releasegate: {p}" for p in problems))
@@ -192,6 +206,32 @@ class ExtrasTagger:
         return report
 
 
+def count_subtest(record: TestRecord, report: pytest.TestReport) -> None:
+    """Count one subtest report on its test's record (its time is part of the test's)."""
+    counts = record.subtests
+    if counts is None:
+        counts = record.subtests = [0, 0, 0]
+    counts[0 if report.passed else 1 if report.failed else 2] += 1
+    record.duration -= report.duration
+
+
+def remove_stale_outputs(gate: Gate) -> None:
+    """An earlier run's verdict files never pass for this run's: removed before any test runs.
+
+    A file that is also this run's baseline input is kept (it is read at the end).
+    """
+    opts = gate.options
+    keep = {str(Path(opts.baseline).absolute())} if opts.baseline else set()
+    if gate.policy.baseline:
+        keep.add(str(gate.rootdir / gate.policy.baseline))
+    for location in (opts.json, opts.junit, opts.markdown, getattr(opts, "html", None)):
+        if not location:
+            continue
+        path = Path(location).absolute()
+        if str(path) not in keep and path.is_file():
+            path.unlink()
+
+
 class GatePlugin:
     """The controller side: records results, evaluates at session end, reports."""
 
@@ -199,7 +239,7 @@ class GatePlugin:
         smoke = any(r.metric.startswith("smoke.") for r in gate.rules)
         markers = {r.select.marker for r in gate.rules if r.select.marker}
         if smoke:
-            markers.add("smoke")
+            markers.add(gate.policy.smoke_marker)
         self.markers = tuple(sorted(markers))
         self.wants_extras = smoke
         #: Without xdist: the wanted markers of each collected test.
@@ -210,9 +250,15 @@ class GatePlugin:
         from .model import TestRecord
 
         self.new_record = TestRecord
-        self.interrupted: str | None = None
-        self.ctrl_c = False
+        #: Why the run ended early, from `pytest_keyboard_interrupt` or pytest's stop flags.
+        self.stop: Stop | None = None
+        self.sigterm: SigtermGuard | None = None
+        #: "pytest's exit status N stands: why", when the gate kept pytest's status.
+        self.kept: str | None = None
+        self.collect_errors = 0
         self.publish_problems: list[str] = []
+        #: Failed reports pytest counts in `session.testsfailed` (to tell other failures apart).
+        self.failed_reports = 0
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         g = self.gate
@@ -230,9 +276,9 @@ class GatePlugin:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            from .model import TestRecord
-
-            record = TestRecord(report.nodeid or "<collection>", "error")
+            self.failed_reports += 1
+            self.collect_errors += 1
+            record = self.new_record(report.nodeid or "<collection>", "error")
             record.message = _crash_message(report)
             self.records[record.nodeid] = record
 
@@ -243,16 +289,25 @@ class GatePlugin:
             markers = getattr(report, _MARKERS_ATTR, None) or self.item_markers.get(
                 report.nodeid, ()
             )
-            record = self.new_record(report.nodeid, "passed", markers=markers)
+            record = self.new_record(report.nodeid, RUNNING, markers=markers)
             self.records[report.nodeid] = record
         record.duration += report.duration
         when: str = report.when  # type: ignore[assignment]
         outcome: str = report.outcome
+        if outcome == "failed" and not hasattr(report, "wasxfail"):
+            self.failed_reports += 1  # what pytest counts in session.testsfailed
         if outcome == "rerun":  # pytest-rerunfailures: this attempt failed, another follows
             record.flaky = True
-            record.outcome = "passed"
+            record.outcome = RUNNING
+            record.call = record.subtests = None  # the next attempt's subtests count
             return
         if when == "call":
+            if record.call is not None:
+                # A second call-phase report of one attempt: the earlier one was a
+                # subtest (pytest's `subtests`, unittest `subTest`), reported while
+                # the test ran; the test's own call report comes last.
+                count_subtest(record, record.call)
+            record.call = report
             if outcome == "passed":
                 record.outcome = "xpassed" if hasattr(report, "wasxfail") else "passed"
             elif outcome == "failed":
@@ -260,53 +315,111 @@ class GatePlugin:
                 record.message = _crash_message(report)
             else:
                 record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+            if record.subtests is not None and record.subtests[1]:
+                record.outcome = "failed"  # a test with a failing subtest failed
         elif when == "setup":
+            # (pytest-rerunfailures logs the setup report after the subtests of its call)
             if outcome == "failed":
                 record.outcome = "error"
                 record.message = _crash_message(report)
             elif outcome == "skipped":
                 record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+            else:
+                record.outcome = RUNNING
         elif outcome == "failed" and record.outcome not in ("failed", "error"):
             record.outcome = "error"  # teardown error after a pass
             record.message = _crash_message(report)
         if when == "teardown":
-            if record.flaky and record.outcome != "passed":
+            record.call = None  # finished
+            if record.flaky and record.outcome not in ("passed", RUNNING):
                 record.flaky = False  # failed every attempt: a failure, not a flake
             extras = getattr(report, _EXTRAS_ATTR, None)
             if extras:
                 for key, values in extras.items():
                     self.gate.data.setdefault(f"extras:{key}", []).extend(values)
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from .pytest_status import SigtermGuard
+
+        remove_stale_outputs(self.gate)
+        self.sigterm = SigtermGuard()
+        self.sigterm.install()
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
-        if excinfo.type is KeyboardInterrupt:  # not pytest's own Session.Interrupted
-            self.ctrl_c = True
-            self.interrupted = "the pytest run was interrupted"
+        from .pytest_status import classify_interrupt
 
+        self.stop = classify_interrupt(excinfo)
+
+    @pytest.hookimpl(trylast=True)  # after conftests and plugins that set session.exitstatus
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if exitstatus == pytest.ExitCode.USAGE_ERROR or self.config.option.collectonly:
+        opt = self.config.option
+        if exitstatus == pytest.ExitCode.USAGE_ERROR or opt.collectonly:
             return  # nothing ran: there is nothing to judge
-        if exitstatus == pytest.ExitCode.INTERRUPTED and self.interrupted is None:
-            self.interrupted = "the pytest run stopped early (collection errors or a stop)"
-        elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
-            self.interrupted = "pytest hit an internal error"
+        if getattr(opt, "setuponly", False) or getattr(opt, "setupplan", False):
+            return  # fixtures only: no test ran
+        from .engine import exit_code
+        from .pytest_status import Stop, final_status, unjudged_status
+
+        status = int(session.exitstatus)
+        if status == pytest.ExitCode.INTERNAL_ERROR and self.stop is None:
+            self.stop = Stop("pytest hit an internal error", external=True)
+        self.gate.run_errors.extend(self.incomplete(session))
+        unjudged = unjudged_status(
+            status,
+            argument=int(exitstatus),
+            testsfailed=session.testsfailed,
+            failed_reports=self.failed_reports,
+            stop=self.stop,
+        )
+        if unjudged is not None:
+            self.gate.context["pytest_exit_status"] = status
+            self.gate.context["pytest_exit_reason"] = unjudged
         cov = self.config.pluginmanager.getplugin("_cov")
         if cov is not None:
             self.gate.data["pytest_cov_plugin"] = cov
             self.gate.wanted_sources.add("coverage")
-        if self.interrupted:
-            self.gate.run_errors.append(self.interrupted)
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             self.gate.data["smoke:progress"] = tr.write_line  # bake rounds, one line each
-        from .engine import exit_code
 
         verdict = self.gate.run()
         self.publish_problems = self.gate.publish(verdict)
-        # Ctrl-C keeps pytest's own status.
-        session.exitstatus = (
-            exitstatus if self.ctrl_c else exit_code(verdict, self.publish_problems)
-        )
+        code = exit_code(verdict, self.publish_problems)
+        session.exitstatus = final_status(status, code, unjudged, self.stop)
+        if unjudged is not None and session.exitstatus == status:
+            self.kept = f"pytest's exit status {status} stands: {unjudged}"
+
+    def incomplete(self, session: pytest.Session) -> list[str]:
+        """Why the run's results are incomplete (each becomes a 'run completed' error)."""
+        stop = self.stop
+        reason = session.shouldfail or session.shouldstop
+        if stop is None and reason:
+            from .pytest_status import Stop
+
+            stop = self.stop = Stop(f"the pytest run stopped early: {reason}", external=False)
+        running = []
+        for record in self.records.values():
+            if record.outcome == RUNNING or record.call is not None:
+                record.outcome = RUNNING  # not counted: it never reported its result
+                running.append(record.nodeid)
+        finished = len(self.records) - len(running) - self.collect_errors
+        missing = max(session.testscollected - finished, 0)
+        if not (missing or running or self.collect_errors or (stop and stop.external)):
+            return []  # e.g. -x after the last test: every test ran
+        if stop is not None:
+            problem = stop.reason
+        elif self.collect_errors:
+            n = self.collect_errors
+            problem = f"{n} error{'s' if n != 1 else ''} during collection"
+        else:
+            problem = "not every collected test reported a result"
+        if running:
+            more = f" and {len(running) - 3} more" if len(running) > 3 else ""
+            problem += f"; running: {', '.join(running[:3])}{more}"
+        if missing:
+            problem += f"; {missing} of {session.testscollected} tests did not run"
+        return [problem]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         verdict: Verdict | None = self.gate.verdict
@@ -319,6 +432,8 @@ class GatePlugin:
         tr = terminalreporter
         tr.write_sep("-", "releasegate")
         lines = terminal_lines(verdict, quiet=self.gate.options.quiet)
+        if self.kept:
+            lines[0] += f"; {self.kept}"
         color = {"pass": "green", "warn": "yellow"}.get(verdict.verdict.value, "red")
         tr.write_line(lines[0], **{color: True, "bold": True})
         for line in lines[1:]:
@@ -327,4 +442,6 @@ class GatePlugin:
             tr.write_line(f"releasegate: could not publish: {problem}", red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.sigterm is not None:
+            self.sigterm.restore()
         config.pluginmanager.unregister(self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -43,6 +44,7 @@ TOP_KEYS = (
     "smoke",
     "bake",
     "alarms",
+    "smoke-marker",
     "metric",
     "history",
     "history-keep",
@@ -125,6 +127,8 @@ class Policy:
     smoke: tuple[SmokeCheck, ...] = ()
     bake: BakeConfig | None = None
     alarms: AlarmsConfig | None = None
+    #: The marker of smoke tests (`smoke-marker`); renamable where `smoke` means something else.
+    smoke_marker: str = "smoke"
     runtime_metrics: tuple[RuntimeMetric, ...] = ()  # [[metric]]: CloudWatch, Prometheus
     history: str | None = None  # a path (relative to the project root) or s3://bucket/key
     history_keep: int = 500  # runs kept in the history
@@ -389,8 +393,8 @@ def parse_policy(
                 "a [bake] block repeats the smoke checks and samples runtime metrics, "
                 "but none are declared",
                 None,
-                "add [[tool.releasegate.smoke]] checks or [[tool.releasegate.metric]] "
-                "definitions, or remove [bake]",
+                f"add [[{prefix}smoke]] checks or [[{prefix}metric]] definitions, "
+                f"or remove [{prefix}bake]",
             )
         rules.append(Rule(name=BAKE_RULE, metric=BAKE_METRIC, max=0, profiles=bake.profiles))
 
@@ -443,6 +447,17 @@ def parse_policy(
         ck.err(None, f"{prefix}warn-as", f"must be 'success' or 'failure', not {warn_as!r}")
         warn_as = "success"
 
+    smoke_marker = table.get("smoke-marker", "smoke")
+    if not isinstance(smoke_marker, str) or not smoke_marker.isidentifier():
+        ck.err(
+            None,
+            f"{prefix}smoke-marker",
+            f"must be a marker name (a Python identifier), not {smoke_marker!r}",
+            None,
+            'write e.g. smoke-marker = "deploy_smoke"',
+        )
+        smoke_marker = "smoke"
+
     quarantine = _parse_quarantine(ck, table.get("quarantine", []), prefix)
     smoke = _parse_smoke(ck, table.get("smoke", []), prefix)
     alarms = _parse_alarms(ck, table.get("alarms"), prefix)
@@ -461,6 +476,7 @@ def parse_policy(
         smoke=smoke,
         bake=bake,
         alarms=alarms,
+        smoke_marker=smoke_marker,
         runtime_metrics=runtime_metrics,
         history=history,
         history_keep=history_keep,
@@ -658,7 +674,7 @@ def _parse_rule(
                         "profiles",
                         f"unknown profile {p!r}",
                         _suggest(p, known_profiles),
-                        f"declare [tool.releasegate.profiles.{p}] or use one of: "
+                        f"declare [{ck.prefix}profiles.{p}] or use one of: "
                         + ", ".join(known_profiles),
                     )
             profiles = tuple(value)
@@ -1101,4 +1117,11 @@ def _display(file: Path, root: Path) -> str:
     try:
         return str(file.resolve().relative_to(root.resolve()))
     except ValueError:
-        return str(file)
+        pass
+    # Outside the project: `../policies/gate.toml`, not `proj/../policies/gate.toml`.
+    absolute = os.path.normpath(os.path.abspath(file))
+    try:
+        relative = os.path.relpath(absolute, os.path.normpath(os.path.abspath(root)))
+    except ValueError:  # another drive
+        return absolute
+    return relative if len(relative) < len(absolute) else absolute

@@ -60,3 +60,21 @@ def run_cli(
         os.environ.clear()
         os.environ.update(saved)
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def summary_counts(result: pytest.RunResult) -> dict[str, int]:
+    """pytest's own summary line as {category: count}, multi-word categories kept whole.
+
+    (`RunResult.parseoutcomes` reads "4 subtests passed" as 4 "subtests".)
+    """
+    import re
+
+    for line in reversed(result.outlines):
+        found = re.findall(r"(\d+) ([a-z][a-z ]*?)(?=,| in [\d.]+s)", line)
+        if found and re.search(r" in [\d.]+s", line):
+            counts: dict[str, int] = {}
+            for num, category in found:
+                category = {"error": "errors", "warning": "warnings"}.get(category, category)
+                counts[category] = int(num)
+            return counts
+    raise ValueError("no summary line in pytest's output")

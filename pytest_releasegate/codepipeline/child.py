@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
 from .results import FailureType, JobFailure
@@ -123,6 +124,27 @@ class Children:
         if self.aborting.is_set():
             _signal_group(proc, signal.SIGTERM)
 
+    def start(self, **popen: Any) -> subprocess.Popen[bytes]:
+        """``subprocess.Popen(**popen)``, recorded before :meth:`reap` can see it."""
+        with self._lock:
+            proc: subprocess.Popen[bytes] = subprocess.Popen(**popen)
+            self._running.add(proc)
+        if self.aborting.is_set():
+            _signal_group(proc, signal.SIGTERM)
+        return proc
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [p.pid for p in self._running]
+
+    def reap(self) -> int:
+        """Collect the exit statuses of orphans this process adopted as a subreaper
+        (never of a running child's: those belong to its ``Popen``)."""
+        from .isolation import reap_orphans
+
+        with self._lock:
+            return reap_orphans(known=[p.pid for p in self._running])
+
     def discard(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
             self._running.discard(proc)
@@ -161,19 +183,23 @@ def run_child(
     timeout: float,
     children: Children,
     kill_grace: float = KILL_GRACE,
+    user: Mapping[str, Any] | None = None,
 ) -> ChildRun:
     """Run ``command`` in a new session; kill its process group at ``timeout``.
 
     ``children.abort()`` (a shutdown) stops it too: the run then counts as
     aborted unless it had already exited by itself. stdout and stderr go to
     ``output``. Raises JobFailure(SystemUnavailable) when the process cannot
-    be started.
+    be started. ``user`` holds the ``Popen`` keywords that drop the child to
+    another uid (:meth:`.isolation.Slot.popen_user`); files it creates are
+    private to it (umask 077) either way.
     """
     started = time.monotonic()
     try:
-        with open(output, "wb") as out:
-            proc = subprocess.Popen(
-                list(command),
+        # The log is the runner's, private to it: the child writes through its stdout.
+        with open(output, "wb", opener=lambda path, flags: os.open(path, flags, 0o600)) as out:
+            proc = children.start(
+                args=list(command),
                 cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
@@ -181,14 +207,15 @@ def run_child(
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: a time limit stops it all
                 close_fds=True,
+                umask=0o077,
+                **(user or {}),
             )
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         raise JobFailure(
             FailureType.SYSTEM_UNAVAILABLE,
             f"cannot start the gate run ({command[0]}): {type(exc).__name__}: "
-            f"{exc.strerror or exc}",
+            f"{getattr(exc, 'strerror', None) or exc}",
         ) from None
-    children.add(proc)
     timed_out = False
     try:
         proc.wait(timeout=timeout)

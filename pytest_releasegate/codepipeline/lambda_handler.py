@@ -35,7 +35,18 @@ DEFAULT_TIME_LEFT = 300.0
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point for the ``CodePipeline.job`` event."""
+    """Lambda entry point for the ``CodePipeline.job`` event.
+
+    The function's process makes itself non-dumpable first (its environment holds
+    the function role's credentials, and the gate child runs as the same user:
+    ``/proc/<pid>/environ`` and ``mem`` are then closed to it) and adopts the
+    child's orphans, so that a daemon of the tests is killed after the job.
+    What stays reachable from inside a Lambda sandbox is in docs/codepipeline.md.
+    """
+    from .isolation import become_subreaper, make_non_dumpable
+
+    make_non_dumpable()
+    become_subreaper()
     return handle(event, context)
 
 

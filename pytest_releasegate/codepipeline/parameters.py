@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .artifacts import VERDICT_HTML, VERDICT_JSON, VERDICT_JUNIT
+from .confine import confine_pytest_args
 from .results import FailureType, JobFailure
 
 USER_PARAMETER_KEYS = ("policy", "profile", "pytest_args", "base_url")
@@ -129,8 +131,14 @@ def action_parameters(data: Mapping[str, Any]) -> JobParameters:
 def gate_command(
     srcdir: Path, outdir: Path, params: JobParameters, base: Sequence[str]
 ) -> list[str]:
-    """The child's command line: the job's pytest args first, the gate's own options last."""
-    command = [*base, *params.pytest_args, "--gate", "-p", "no:cacheprovider"]
+    """The child's command line: the job's pytest args first, the gate's own options last.
+
+    The job's pytest args are confined to the job (:func:`.confine.confine_pytest_args`:
+    the directory ``srcdir`` and ``outdir`` share); an escape is a ConfigurationError.
+    """
+    job_dir = Path(os.path.commonpath([srcdir, outdir]))
+    pytest_args = confine_pytest_args(params.pytest_args, cwd=srcdir, job_dir=job_dir)
+    command = [*base, *pytest_args, "--gate", "-p", "no:cacheprovider"]
     command += ["--gate-json", str(outdir / VERDICT_JSON)]
     command += ["--gate-junit", str(outdir / VERDICT_JUNIT)]
     command += ["--gate-html", str(outdir / VERDICT_HTML)]

@@ -344,16 +344,30 @@ def verdict_request(
     ``percentComplete`` 100 and output variables; otherwise a ``JobFailed``
     failure whose message names the failing rules.
     """
-    if verdict.is_success:
+    stands = pytest_status_stands(verdict)
+    if verdict.is_success and stands is None:
         return success_request(
             job_id,
             summary_text(verdict),
             external_id=external_id,
             output_variables=output_variables(verdict),
         )
+    message = failure_message(verdict)
+    if stands is not None:  # SPEC §14: a run pytest failed never passes, on the job either
+        message = fit(stands, RULE_LINE_MAX) + "\n" + message
     return failure_request(
-        job_id, FailureType.JOB_FAILED, failure_message(verdict), external_id=external_id
+        job_id, FailureType.JOB_FAILED, fit(message, MESSAGE_MAX), external_id=external_id
     )
+
+
+def pytest_status_stands(verdict: Verdict) -> str | None:
+    """Why the pytest run's own non-zero exit status stood (another plugin, a conftest, an
+    internal error), as the plugin recorded it in the verdict's context; else None."""
+    status = verdict.context.get("pytest_exit_status")
+    if not status:
+        return None
+    reason = verdict.context.get("pytest_exit_reason") or "a reason the policy does not judge"
+    return f"pytest's exit status {status} stands: {reason}"
 
 
 # -- calling the service -------------------------------------------------------
@@ -387,7 +401,10 @@ def make_client(
 class Backoff:
     """Exponential backoff with full jitter: attempt n waits ``U(0, min(cap, base·2ⁿ))``.
 
-    ``sleep`` and ``random`` are injectable so tests run without waiting.
+    Bounded by ``attempts``, or — when ``max_time`` is given — by time instead:
+    retries go on for up to ``max_time`` seconds from the first attempt (a lost
+    answer then throttling for minutes must not cost a job its result).
+    ``sleep``, ``random`` and ``clock`` are injectable so tests run without waiting.
     """
 
     attempts: int = 6
@@ -395,10 +412,32 @@ class Backoff:
     cap: float = 20.0
     sleep: Callable[[float], None] = time.sleep
     random: Callable[[], float] = random.random
+    max_time: float | None = None
+    clock: Callable[[], float] = time.monotonic
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (0 for the first retry)."""
         return float(self.random()) * min(self.cap, self.base * 2.0**retry)
+
+    def wait_before(self, attempt: int, started: float) -> bool:
+        """Sleep before attempt number ``attempt`` (0: none); False when no attempt is left."""
+        if attempt == 0:
+            return True
+        if self.max_time is None:
+            if attempt >= self.attempts:
+                return False
+            self.sleep(self.delay(attempt - 1))
+            return True
+        left = self.max_time - (self.clock() - started)
+        if left <= 0:
+            return False
+        self.sleep(min(self.delay(attempt - 1), left))
+        return True
+
+    def describe(self, attempts: int) -> str:
+        if self.max_time is None:
+            return f"gave up after {attempts} attempts"
+        return f"gave up after {attempts} attempts in {self.max_time:g} s"
 
 
 T = TypeVar("T")
@@ -410,22 +449,23 @@ def retry(
     again: Callable[[BaseException, int], bool],
 ) -> T:
     """The one retry loop of the CodePipeline calls: ``attempt(n)`` for n = 0, 1, …
-    until it returns, ``again(exc, n)`` says no, or ``backoff.attempts`` are spent
-    (then the last exception is raised), sleeping ``backoff.delay`` between.
+    until it returns, ``again(exc, n)`` says no, or the backoff's bound is spent —
+    ``backoff.attempts``, or ``backoff.max_time`` seconds when set — (then the last
+    exception is raised), sleeping ``backoff.delay`` between.
 
     botocore's own retry modes are off for these calls (:func:`make_client`):
     they cannot tell a caller whether a failed ``PutJob*Result`` may still
     have been recorded, which :meth:`CodePipelineJobs.put_result` must know.
     """
-    for n in range(backoff.attempts):
-        if n:
-            backoff.sleep(backoff.delay(n - 1))
+    started = backoff.clock()
+    n = 0
+    while True:
         try:
             return attempt(n)
         except Exception as exc:
-            if n == backoff.attempts - 1 or not again(exc, n):
+            if not again(exc, n) or not backoff.wait_before(n + 1, started):
                 raise
-    raise AssertionError("unreachable")  # pragma: no cover
+        n += 1
 
 
 def is_throttling(exc: BaseException) -> bool:
@@ -578,7 +618,7 @@ class CodePipelineJobs:
             verdict = classify(exc)
             maybe_done = maybe_done or verdict.maybe_done
             gave_up = verdict.retry  # retryable, but the attempts ran out
-            reason = f"gave up after {made} attempts, the last: " if gave_up else ""
+            reason = f"{self.backoff.describe(made)}, the last: " if gave_up else ""
             raise PublishError(
                 job_id, reason + describe_error(exc), maybe_recorded=maybe_done
             ) from None

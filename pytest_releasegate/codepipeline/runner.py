@@ -38,20 +38,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..integrity import IntegrityError, verified_verdict
 from ..model import ExitCode, Outcome, Verdict
 from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
 from .artifacts import (
+    VERDICT_HTML,
     VERDICT_JSON,
     VERDICT_JUNIT,
     ArtifactCredentials,
     UnzipLimits,
     fetch_input,
+    output_zip,
     s3_client,
     upload_outputs,
-    verdict_zip,
 )
 from .child import Children, ChildRun, child_environ, run_child, tail
 from .handoff import decode_token, fit_token
+from .isolation import JOB_TAG_ENV, Sandbox, Slot, UnsafeFile, read_inside
 from .log import EventLog
 from .parameters import JobParameters, action_parameters, config_error, gate_command
 from .results import (
@@ -156,9 +159,12 @@ class JobSettings:
     keep_workdirs: bool = False
     #: Makes an S3 client from a job's artifact credentials.
     s3: Callable[[ArtifactCredentials], Any] = s3_client
+    #: How gate children are kept apart: a uid per job, or the runner's own (SPEC §13).
+    sandbox: Sandbox = field(default_factory=Sandbox)
     #: Starts the gate child and waits for it (:func:`.child.run_child`'s signature:
-    #: command, cwd, env, output, timeout, children); the place for a launcher that
-    #: isolates the child further.
+    #: command, cwd, env, output, timeout, children, and ``user`` — the Popen keywords
+    #: of the sandbox's uid — when the sandbox switches users); the place for a
+    #: launcher that isolates the child further.
     launch: Callable[..., ChildRun] = run_child
 
 
@@ -468,31 +474,50 @@ class JobRunner:
             log=self.log,
             s3=self.settings.s3,
         )
-        workdir = Path(
-            tempfile.mkdtemp(prefix=f"releasegate-job-{job_id[:8]}-", dir=self.settings.work_root)
-        )
+        # workdir: the runner's (the child's output log); workdir/job: the child's own
+        # directory (sources, out, HOME, TMPDIR), 0700 and, with a uid per job, its uid's.
+        sandbox = self.settings.sandbox
         try:
+            slot = sandbox.open()
+        except RuntimeError as exc:
+            raise JobFailure(FailureType.SYSTEM_UNAVAILABLE, str(exc)) from None
+        try:
+            workdir = Path(
+                tempfile.mkdtemp(
+                    prefix=f"releasegate-job-{job_id[:8]}-", dir=self.settings.work_root
+                )
+            )
+        except BaseException:
+            sandbox.close(slot)
+            raise
+        try:
+            jobdir = workdir / "job"
+            jobdir.mkdir(mode=0o700)
             t0 = time.monotonic()
-            src = fetch_input(access.client(), inputs[0], workdir, self.settings.limits)
+            src = fetch_input(access.client(), inputs[0], jobdir, self.settings.limits)
             self.log.info(
                 "job.artifact",
                 **fields,
                 artifact=inputs[0].get("name"),
                 duration_ms=round((time.monotonic() - t0) * 1000, 1),
             )
-            out = workdir / "out"
-            out.mkdir()
-            command = gate_command(src, out, params, self.settings.pytest_command)
-            run, state = self._gate(command, data, carried, workdir, src, fields)
+            for name in ("out", "home", "tmp"):
+                (jobdir / name).mkdir()
+            command = gate_command(src, jobdir / "out", params, self.settings.pytest_command)
+            run, state = self._gate(command, data, carried, workdir, src, slot, fields)
             outcome.child_seconds = run.seconds
             if state is not None:
-                verdict = _read_verdict(out)
+                verdict = _read_verdict(jobdir)
                 if verdict is None or not _blocked_outside_bake(verdict):
                     return self._continue(job_id, fields["execution_id"], carried, state)
             return self._final(job_id, data, fields, run, workdir, access, outcome)
         finally:
-            if not self.settings.keep_workdirs:
-                shutil.rmtree(workdir, ignore_errors=True)
+            try:
+                sandbox.close(slot, self.children.pids)
+                self.children.reap()
+            finally:
+                if not self.settings.keep_workdirs:
+                    shutil.rmtree(workdir, ignore_errors=True)
 
     def _gate(
         self,
@@ -501,21 +526,25 @@ class JobRunner:
         carried: Mapping[str, Any],
         workdir: Path,
         src: Path,
+        slot: Slot,
         fields: dict[str, Any],
     ) -> tuple[ChildRun, dict[str, Any] | None]:
         timeout = self.settings.budget.child_timeout()
         window = self.settings.budget.bake_window(timeout, int(carried.get("idle", 0)))
         context = data.get("pipelineContext") or {}
-        state_out = workdir / "bake-out.json"
+        jobdir = workdir / "job"
         extra = {
             "RELEASEGATE_CODEPIPELINE_PIPELINE": str(context.get("pipelineName") or ""),
             "CODEPIPELINE_EXECUTION_ID": str(context.get("pipelineExecutionId") or ""),
-            STATE_OUT_ENV: str(state_out),
+            STATE_OUT_ENV: str(jobdir / "bake-out.json"),
             UNTIL_ENV: repr(time.time() + window),
+            "HOME": str(jobdir / "home"),
+            "TMPDIR": str(jobdir / "tmp"),
+            JOB_TAG_ENV: slot.tag,
         }
         extra = {k: v for k, v in extra.items() if v}
         if isinstance(carried.get("bake"), dict):
-            state_in = workdir / "bake-in.json"
+            state_in = jobdir / "bake-in.json"
             state_in.write_text(json.dumps(carried["bake"]), encoding="utf-8")
             extra[STATE_IN_ENV] = str(state_in)
         output = workdir / OUTPUT_LOG
@@ -524,12 +553,27 @@ class JobRunner:
         # `${VAR}` in the tenant's metric definitions expands from what the child itself
         # gets (no credential), never from this process's environment.
         tenant_env = child_environ(self.environ, secrets=self.log.redactor.secrets())
-        with runtime_sampler(src, policy, tenant_env) as sampler_env:
-            extra.update(sampler_env)
-            env = {**tenant_env, **extra}
-            run = self.settings.launch(
-                command, cwd=src, env=env, output=output, timeout=timeout, children=self.children
-            )
+        self.settings.sandbox.prepare(slot, jobdir)
+        user = slot.popen_user()
+        try:
+            with runtime_sampler(src, policy, tenant_env) as sampler_env:
+                extra.update(sampler_env)
+                env = {**tenant_env, **extra}
+                run = self.settings.launch(
+                    command,
+                    cwd=src,
+                    env=env,
+                    output=output,
+                    timeout=timeout,
+                    children=self.children,
+                    **({"user": user} if user else {}),
+                )
+        finally:
+            # Nothing of the job runs on while its files are read: daemons included.
+            swept = self.settings.sandbox.sweep(slot, self.children.pids)
+            self.children.reap()
+        if swept:
+            self.log.info("job.leftovers_killed", **fields, processes=swept)
         self.log.info(
             "job.gate_run",
             **fields,
@@ -551,11 +595,12 @@ class JobRunner:
                 "the releasegate worker was shut down before the gate run finished; "
                 "run the stage again",
             )
-        if not state_out.exists():
-            return run, None
         try:
-            state = json.loads(state_out.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            raw = read_inside(jobdir, "bake-out.json")
+            if raw is None:
+                return run, None
+            state = json.loads(raw)
+        except (UnsafeFile, ValueError):
             state = None
         if not isinstance(state, dict):
             # Fail closed: a verdict without the bake's rounds could pass on missing data.
@@ -595,9 +640,12 @@ class JobRunner:
         access: ArtifactAccess,
         outcome: JobOutcome,
     ) -> ResultRequest:
-        out = workdir / "out"
-        verdict_path = out / VERDICT_JSON
-        if not verdict_path.is_file():
+        jobdir = workdir / "job"
+        try:
+            raw = read_inside(jobdir, f"out/{VERDICT_JSON}")
+        except UnsafeFile as exc:
+            raise JobFailure(FailureType.JOB_FAILED, f"the gate run's verdict: {exc}") from None
+        if raw is None:
             if run.returncode == ExitCode.USAGE:
                 raise config_error(
                     f"bad policy or pytest arguments (pytest exit {run.returncode}):\n"
@@ -609,25 +657,43 @@ class JobRunner:
                 f"output ends:\n{run.output_tail[-OUTPUT_QUOTED:]}",
             )
         try:
-            verdict = Verdict.from_json(json.loads(verdict_path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
+            # Recomputed from its rules: the tests can rewrite their verdict file (SPEC §13).
+            verdict = verified_verdict(json.loads(raw))
+        except IntegrityError as exc:
+            raise JobFailure(
+                FailureType.JOB_FAILED, f"the gate run's verdict file: {exc}"
+            ) from None
+        except (ValueError, RecursionError) as exc:
             raise JobFailure(
                 FailureType.SYSTEM_UNAVAILABLE, f"the gate run wrote an unreadable verdict: {exc}"
             ) from None
         # The child does not know the job (it must not publish on it): say it here.
+        # (Never written back into the job's directory, which the child owns.)
         verdict = verdict._replace(context={**verdict.context, "codepipeline_job_id": job_id})
-        verdict_path.write_text(json.dumps(verdict.to_json(), indent=2) + "\n", encoding="utf-8")
+        verdict_bytes = (json.dumps(verdict.to_json(), indent=2) + "\n").encode()
         outcome.verdict = verdict.verdict.value
         external_id = str(fields["execution_id"])
         request = verdict_request(job_id, verdict, external_id=external_id)
         if not data.get("outputArtifacts"):
             return request
         try:
-            if not (out / VERDICT_JUNIT).is_file():
+            try:
+                junit = read_inside(jobdir, f"out/{VERDICT_JUNIT}")
+            except UnsafeFile as exc:
+                raise JobFailure(FailureType.JOB_FAILED, f"the JUnit verdict: {exc}") from None
+            if junit is None:
                 raise JobFailure(
                     FailureType.SYSTEM_UNAVAILABLE, "the gate run wrote no JUnit verdict"
                 )
-            upload_outputs(access.client(), data, verdict_zip(out))
+            files = {VERDICT_JSON: verdict_bytes, VERDICT_JUNIT: junit}
+            try:
+                html = read_inside(jobdir, f"out/{VERDICT_HTML}")
+            except UnsafeFile as exc:
+                raise JobFailure(FailureType.JOB_FAILED, f"the HTML report: {exc}") from None
+            if html is not None:  # the report is optional
+                files[VERDICT_HTML] = html
+            body = output_zip(files)
+            upload_outputs(access.client(), data, body)
         except JobFailure as exc:
             self.log.error("job.output_failed", **fields, reason=exc.message)
             if request.kind == "failure":
@@ -655,10 +721,11 @@ def job_fields(job: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _read_verdict(out: Path) -> Verdict | None:
+def _read_verdict(jobdir: Path) -> Verdict | None:
     try:
-        return Verdict.from_json(json.loads((out / VERDICT_JSON).read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+        raw = read_inside(jobdir, f"out/{VERDICT_JSON}")
+        return None if raw is None else Verdict.from_json(json.loads(raw))
+    except (UnsafeFile, ValueError):
         return None
 
 

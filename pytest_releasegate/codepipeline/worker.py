@@ -46,6 +46,7 @@ from .worker_options import add_arguments as add_worker_options
 
 if TYPE_CHECKING:
     from .child import Children
+    from .isolation import Sandbox
     from .results import CodePipelineJobs
     from .runner import JobRunner, JobSettings, OneResult
 
@@ -79,6 +80,12 @@ class WorkerConfig:
     health_port: int | None = DEFAULTS["health_port"]
     work_dir: Path | None = DEFAULTS["work_dir"]
     jitter_seed: int | None = DEFAULTS["jitter_seed"]
+    #: One uid per job slot when the worker can switch users; "off": the worker's own.
+    child_uids: str = DEFAULTS["child_uids"]
+    allow_shared_uid: bool = DEFAULTS["allow_shared_uid"]
+    #: The gate children's interpreter (None: this worker's); the child uids must reach it.
+    python: str | None = DEFAULTS["python"]
+    max_retry_time: float = DEFAULTS["max_retry_time"]
 
     @property
     def action_type_id(self) -> dict[str, str]:
@@ -96,7 +103,13 @@ class WorkerConfig:
             raise UsageError(problem)
         if self.query is not None and not _QUERY_VALUE.fullmatch(self.query[1]):
             raise UsageError(f"--query value {self.query[1]!r}: 1-50 of [A-Za-z0-9_-]")
-        for name in ("poll_interval", "job_timeout", "bake_pass", "credentials_max_age"):
+        for name in (
+            "poll_interval",
+            "job_timeout",
+            "bake_pass",
+            "credentials_max_age",
+            "max_retry_time",
+        ):
             if getattr(self, name) <= 0:
                 raise UsageError(f"--{name.replace('_', '-')} must be above 0")
         if self.grace_period < 0:
@@ -420,6 +433,28 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     redactor = Redactor()
     log = EventLog(config.log_format, redactor=redactor)
+    from .isolation import become_subreaper, make_non_dumpable
+
+    # Before anything else: same-uid processes (a test) cannot read this one's memory,
+    # environment or command line; double-forked daemons stay in this process's tree.
+    hardened = {"dumpable": not make_non_dumpable(), "subreaper": become_subreaper()}
+    work_root = config.work_dir or Path(tempfile.mkdtemp(prefix="releasegate-worker-"))
+    try:
+        return _serve(config, log, work_root, hardened)
+    finally:
+        if config.work_dir is None:
+            with contextlib.suppress(OSError):
+                work_root.rmdir()  # jobs remove their own directories
+
+
+def _serve(config: WorkerConfig, log: EventLog, work_root: Path, hardened: dict[str, bool]) -> int:
+    redactor = log.redactor
+    try:
+        work_root.mkdir(parents=True, exist_ok=True)
+        sandbox = worker_sandbox(config, work_root, log)
+    except UsageError as exc:
+        _err(str(exc))
+        return ExitCode.USAGE
     try:
         import boto3
 
@@ -431,7 +466,10 @@ def run(args: argparse.Namespace) -> int:
         session = boto3.session.Session()
         redactor.add(*_worker_secrets(session))
         client = make_client(session=session)
-        jobs = CodePipelineJobs(client=client, backoff=Backoff(attempts=6, base=0.2, cap=5.0))
+        # Bounded by time, not attempts: a lost acknowledgement or a throttled result is
+        # retried until the service answers for good, for up to --max-retry-time.
+        backoff = Backoff(base=0.2, cap=5.0, max_time=config.max_retry_time)
+        jobs = CodePipelineJobs(client=client, backoff=backoff)
         check_action_type(jobs, config)
         s3 = SharedS3()
         s3.warm_up()
@@ -441,8 +479,12 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - one line, no traceback
         _err(f"cannot start the worker: {redactor(f'{type(exc).__name__}: {exc}')}")
         return ExitCode.ERROR
-    work_root = config.work_dir or Path(tempfile.mkdtemp(prefix="releasegate-worker-"))
-    work_root.mkdir(parents=True, exist_ok=True)
+    log.info(
+        "worker.isolation",
+        child_uids=config.child_uids if sandbox.switches_users else None,
+        python=config.python or sys.executable,
+        **hardened,
+    )
     settings = JobSettings(
         budget=JobLimits(job_timeout=config.job_timeout, bake_pass=config.bake_pass),
         parameters=action_parameters,
@@ -454,14 +496,109 @@ def run(args: argparse.Namespace) -> int:
         ),
         work_root=work_root,
         s3=s3,
+        sandbox=sandbox,
+        pytest_command=(config.python or sys.executable, "-m", "pytest"),
     )
     worker = Worker(config, jobs=jobs, poll_client=client, log=log, settings=settings)
+    return worker.run()
+
+
+def worker_sandbox(config: WorkerConfig, work_root: Path, log: EventLog) -> Sandbox:
+    """How this worker keeps its jobs apart (SPEC §13); UsageError when it cannot as asked.
+
+    Able to switch users and ``--child-uids`` not ``off``: a uid per job slot, the
+    work directory traversable (not listable) by them, and the interpreter checked
+    by running it once as the first of them. Otherwise children share the worker's
+    uid: said once here, and ``--concurrency`` above 1 only with ``--allow-shared-uid``.
+    """
+    from .isolation import (
+        Sandbox,
+        UidRangeError,
+        UidSlots,
+        can_switch_users,
+        parse_uid_range,
+        uid_lock_dir,
+    )
+
+    off = config.child_uids.strip().lower() == "off"
+    if not off and can_switch_users():
+        try:
+            uids = parse_uid_range(config.child_uids)
+        except UidRangeError as exc:
+            raise UsageError(str(exc)) from None
+        if len(uids) < config.concurrency:
+            raise UsageError(
+                f"--child-uids {config.child_uids} holds {len(uids)} uids, fewer than "
+                f"--concurrency {config.concurrency}: each job slot needs a uid of its own"
+            )
+        os.chmod(work_root, 0o711)
+        slots = UidSlots(uids, lock_dir=uid_lock_dir())
+        try:
+            uid = slots.acquire()
+        except RuntimeError as exc:
+            raise UsageError(f"--child-uids {config.child_uids}: {exc}") from None
+        try:
+            _check_reachable(work_root, config.python or sys.executable, uid)
+        finally:
+            slots.release(uid)
+        return Sandbox(slots)
+    reason = (
+        "--child-uids off"
+        if off
+        else f"this worker (uid {os.getuid()}) cannot switch users: it is not root and "
+        "lacks CAP_SETUID/CAP_SETGID"
+    )
+    if config.concurrency > 1 and not config.allow_shared_uid:
+        raise UsageError(
+            f"--concurrency {config.concurrency} refused: {reason}, so concurrent jobs would "
+            "share one uid and reach each other's files and processes; run the worker as "
+            "root (children then run as --child-uids) or give --allow-shared-uid"
+        )
+    log.warning(
+        "worker.shared_uid",
+        message=f"{reason}: gate children run as the worker's own uid; a job's tests can "
+        "signal the worker and read what this uid can read (see docs/worker.md)",
+    )
+    return Sandbox(exclusive=config.concurrency == 1)
+
+
+def _check_reachable(work_root: Path, python: str, uid: int) -> None:
+    """The child uids can reach the work directory and run the interpreter, or UsageError."""
+    import stat
+    import subprocess
+
+    for directory in (work_root.resolve(), *work_root.resolve().parents):
+        if not directory.stat().st_mode & stat.S_IXOTH:
+            raise UsageError(
+                f"--work-dir {work_root}: {directory} is not traversable by other users "
+                f"(mode {stat.S_IMODE(directory.stat().st_mode):o}), so the child uids cannot "
+                "reach their job directories: use a work directory under /tmp or /var/lib"
+            )
     try:
-        return worker.run()
-    finally:
-        if config.work_dir is None:
-            with contextlib.suppress(OSError):
-                work_root.rmdir()  # jobs remove their own directories
+        probe = subprocess.run(
+            [python, "-c", "import pytest, pytest_releasegate"],
+            cwd=work_root,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            user=uid,
+            group=uid,
+            extra_groups=[],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        problem = probe.stderr.decode(errors="replace").strip().splitlines()[-1:] or [
+            f"exit {probe.returncode}"
+        ]
+        ok = probe.returncode == 0
+    except (OSError, subprocess.SubprocessError) as exc:
+        ok, problem = False, [f"{type(exc).__name__}: {exc}"]
+    if not ok:
+        raise UsageError(
+            f"the gate children's interpreter {python} cannot run as uid {uid} "
+            f"({problem[0]}): install Python and releasegate at a path other users can read "
+            "(not under /root) and give --python, or run the worker with --child-uids off"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

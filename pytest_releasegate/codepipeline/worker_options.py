@@ -133,6 +133,35 @@ OPTIONS = (
     ),
     # Reproducible jitter, for tests.
     WorkerOption("jitter_seed", None, argparse.SUPPRESS, int),
+    WorkerOption(
+        "child_uids",
+        "61000-61063",
+        "when the worker can switch users (root, or CAP_SETUID+CAP_SETGID), run each job "
+        "slot's gate child as one of these uids, used by nothing else ('off': as the "
+        "worker's own uid)",
+        metavar="START-END",
+    ),
+    WorkerOption(
+        "allow_shared_uid",
+        False,
+        "allow --concurrency above 1 when gate children share the worker's uid (concurrent "
+        "jobs can then reach each other's files and processes)",
+        extra={"action": "store_true"},
+    ),
+    WorkerOption(
+        "python",
+        None,
+        "the gate children's interpreter, with pytest and releasegate installed, executable "
+        "by the child uids (default: this worker's)",
+        metavar="PATH",
+    ),
+    WorkerOption(
+        "max_retry_time",
+        600.0,
+        "how long a lost acknowledgement, or throttling while publishing a result, is retried",
+        seconds,
+        "S",
+    ),
 )
 DEFAULTS: Mapping[str, Any] = {o.name: o.default for o in OPTIONS}
 

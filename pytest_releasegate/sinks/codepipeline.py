@@ -52,6 +52,10 @@ def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
 def report_bad_configuration(options: GateOptions, message: str) -> None:
     """With a job id (and no dry run), bad input still closes the job (ConfigurationError)."""
     if options.codepipeline_job_id and not options.dry_run:
+        from .._aws import boto3_missing
+
+        if boto3_missing("CodePipeline"):
+            return  # the usage error already says so
         report_configuration_error(options.codepipeline_job_id, message)
 
 

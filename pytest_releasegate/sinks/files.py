@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import hookimpl
 from ..bounds import MAX_NAME, xml_text
-from ..model import Outcome, Verdict, format_value
+from ..model import Level, Outcome, Verdict, format_value
 from .render import markdown
 
 if TYPE_CHECKING:
@@ -23,11 +24,16 @@ def _target(location: str) -> Path:
     return path
 
 
+def _write_text(path: Path, text: str) -> None:
+    """Write whole or not at all: a run stopped mid-write leaves no half verdict behind."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
 def write_json(verdict: Verdict, path: Path) -> None:
     # allow_nan=False: a bare NaN/Infinity would be invalid JSON; to_json() nulls them.
-    path.write_text(
-        json.dumps(verdict.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
+    _write_text(path, json.dumps(verdict.to_json(), indent=2, allow_nan=False) + "\n")
 
 
 def write_junit(verdict: Verdict, path: Path) -> None:
@@ -42,11 +48,16 @@ def write_junit(verdict: Verdict, path: Path) -> None:
     for r in verdict.rules:
         message = xml_text(r.message)
         case = TestCase(xml_text(r.name, MAX_NAME), classname=classname, time=0)
-        if r.outcome in (Outcome.FAIL, Outcome.ERROR):
+        if r.level is Level.INFO and r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
+            pass  # an info rule never looks like a failure: a passing case, message in system-out
+        elif r.outcome in (Outcome.FAIL, Outcome.ERROR):
             case.result = [Failure(message, type_=r.outcome.value)]
         elif r.outcome in (Outcome.WAIVED, Outcome.SKIPPED):
             case.result = [Skipped(message)]
-        detail = f"outcome: {r.outcome.value}; metric: {r.metric}; actual: {r.display_actual()}"
+        detail = (
+            f"outcome: {r.outcome.value}; level: {r.level.value}; metric: {r.metric}; "
+            f"actual: {r.display_actual()}"
+        )
         case.system_out = xml_text(f"{detail}\n{message}")
         suite.add_testcase(case)
     suite.add_property("releasegate.verdict", verdict.verdict.value)
@@ -55,7 +66,9 @@ def write_junit(verdict: Verdict, path: Path) -> None:
         suite.add_property(xml_text(name, MAX_NAME), format_value(value))
     suite.update_statistics()  # type: ignore[no-untyped-call]
     # The suite is the root: `<testsuites>` may not carry `skipped` in junit-10.xsd.
-    suite.write(str(path), pretty=True)
+    partial = path.with_name(f".{path.name}.partial")
+    suite.write(str(partial), pretty=True)
+    os.replace(partial, path)
 
 
 @hookimpl
@@ -71,11 +84,11 @@ def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
 
         runs = series_for(verdict.to_json(), records_for(gate))
     if opts.markdown:
-        _target(opts.markdown).write_text(markdown(verdict, runs), encoding="utf-8")
+        _write_text(_target(opts.markdown), markdown(verdict, runs))
     if opts.html:
         from .html import render
 
-        _target(opts.html).write_text(render(verdict.to_json(), runs), encoding="utf-8")
+        _write_text(_target(opts.html), render(verdict.to_json(), runs))
     if opts.save_baseline:
         from ..baseline import write_baseline
 

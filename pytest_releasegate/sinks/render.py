@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..bounds import clip_message, clip_name, one_line
-from ..model import Outcome, RuleResult, Verdict, format_value
+from ..model import Level, Outcome, RuleResult, Verdict, format_value
 
 _MARK = {
     Outcome.PASS: "pass",
@@ -27,8 +27,15 @@ def _row(r: RuleResult) -> tuple[str, str, str, str, str]:
         r.display_actual(),
         one_line(threshold),
         r.display_baseline(),
-        _MARK[r.outcome],
+        outcome_mark(r),
     )
+
+
+def outcome_mark(r: RuleResult) -> str:
+    """The outcome as shown: an info rule that broke its bound shows `info`, never FAIL."""
+    if r.level is Level.INFO and r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
+        return "info"
+    return _MARK[r.outcome]
 
 
 def terminal_lines(verdict: Verdict, *, quiet: bool = False) -> list[str]:

@@ -71,11 +71,14 @@ def fetch_alarms(config: AlarmsConfig, client: Any = None) -> AlarmSnapshot:
     out = AlarmSnapshot()
     names = list(config.names)
     prefix = config.prefix
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError as exc:
-        out.error = f"boto3 is not installed ({exc})"
+    from .._aws import boto3_missing
+
+    problem = boto3_missing("CloudWatch alarms")
+    if problem is not None:
+        out.error = problem
         return out
+    from botocore.exceptions import BotoCoreError, ClientError
+
     calls: list[dict[str, Any]] = [
         {"AlarmNames": names[i : i + NAMES_PER_CALL]} for i in range(0, len(names), NAMES_PER_CALL)
     ]

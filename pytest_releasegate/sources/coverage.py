@@ -297,10 +297,17 @@ def _locate(gate: Gate) -> CoverageState:
             f"(from {state.origin})"
         )
     elif not state.data_file.is_file():
-        state.problem = _no_data_message(state)
+        state.problem = _no_data_message(state, pytest_run=gate.pytest_run)
     elif not state.explicit and gate.pytest_run:
         _warn_if_stale(gate, state.data_file)
     return state
+
+
+def _under_coverage_run() -> bool:
+    """Whether this process is measured by a Coverage object of its own (`coverage run`)."""
+    import coverage
+
+    return coverage.Coverage.current() is not None
 
 
 def _not_regular(path: Path) -> str | None:
@@ -316,10 +323,21 @@ def _not_regular(path: Path) -> str | None:
     return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
-def _no_data_message(state: CoverageState) -> str:
+def _no_data_message(state: CoverageState, *, pytest_run: bool) -> str:
     assert state.data_file is not None
     where = state.data_file
-    hint = "run the tests under coverage (pytest --cov=PKG, or coverage run -m pytest)"
+    if not pytest_run:
+        hint = "run the tests under coverage first (coverage run -m pytest, or pytest --cov=PKG)"
+    elif _under_coverage_run():
+        # `coverage run -m pytest --gate`: the data is saved when the process exits,
+        # after the gate; nothing inside this run can see it.
+        hint = (
+            "this pytest runs under `coverage run`, which writes its data only when pytest "
+            "exits: use pytest-cov (pytest --cov=PKG --gate), or run `releasegate evaluate` "
+            "after `coverage run -m pytest`"
+        )
+    else:
+        hint = "run the tests under coverage with pytest-cov (pytest --cov=PKG --gate)"
     if state.origin == "--gate-coverage":
         hint = "check --gate-coverage / --coverage"
     parallel = sorted(where.parent.glob(where.name + ".*"))
@@ -743,6 +761,7 @@ def _reported(cov: Coverage, morfs: list[str]) -> list[Any]:
 # -- git -----------------------------------------------------------------------
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_HUNK_OLD = re.compile(rb"^@@ -\d+(?:,(\d+))? ")
 
 
 def _git(cwd: str, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -821,21 +840,72 @@ def changed_lines(cwd: str, base: str) -> tuple[str, str, dict[str, set[int]]]:
 
 
 def parse_unified_diff(patch: bytes) -> dict[str, set[int]]:
-    """Added line numbers per new-side path of a `git diff --unified=0` patch."""
+    """Added line numbers per new-side path of a `git diff --unified=0` patch.
+
+    A line whose only change is the newline at the end of the file (git shows
+    it removed and added again, with "\\ No newline at end of file") is not a
+    changed line: its content is the same, as diff-cover counts it.
+    """
     out: dict[str, set[int]] = {}
     current: set[int] | None = None
+    hunk = _Hunk()
     for line in patch.splitlines():
         if line.startswith(b"+++ "):
+            hunk.close(current)
             name = _unquote(line[4:])
             # "/dev/null" on the new side: the file was deleted.
             current = out.setdefault(name[2:], set()) if name.startswith("b/") else None
         elif line.startswith(b"@@ ") and current is not None:
+            hunk.close(current)
             match = _HUNK.match(line)
             if match:
                 start = int(match.group(1))
                 count = int(match.group(2)) if match.group(2) is not None else 1
                 current.update(range(start, start + count))
+                old = _HUNK_OLD.match(line)
+                hunk.start(start, count, int(old.group(1) or 1) if old else 0)
+        elif line.startswith(b"+") and hunk.to_add:
+            hunk.added.append((hunk.next_line, line[1:]))
+            hunk.next_line += 1
+            hunk.to_add -= 1
+        elif line.startswith(b"-") and hunk.to_remove:
+            hunk.removed.append(line[1:])
+            hunk.to_remove -= 1
+        elif line.startswith(b"\\") and hunk.open:  # "\ No newline at end of file"
+            hunk.newline_marks += 1
+    hunk.close(current)
     return {name: lines for name, lines in out.items() if lines}
+
+
+class _Hunk:
+    """The body of one `--unified=0` hunk, read to spot a newline-only change."""
+
+    def __init__(self) -> None:
+        self.open = False
+        self.next_line = 0
+        self.to_add = self.to_remove = 0  # body lines still to come, from the header
+        self.removed: list[bytes] = []
+        self.added: list[tuple[int, bytes]] = []
+        self.newline_marks = 0
+
+    def start(self, new_start: int, new_count: int, old_count: int) -> None:
+        self.open = True
+        self.next_line = new_start
+        self.to_add, self.to_remove = new_count, old_count
+
+    def close(self, lines: set[int] | None) -> None:
+        """Drop from `lines` the line whose only change was the newline at EOF; start afresh."""
+        if lines is not None and self.newline_marks:
+            # git shows the last line removed and added again; its content is the same.
+            removed = set(self.removed)
+            same = next((n for n, text in self.added if text in removed), None)
+            if same is not None:
+                lines.discard(same)
+        self.open = False
+        self.to_add = self.to_remove = 0
+        self.removed = []
+        self.added = []
+        self.newline_marks = 0
 
 
 def _unquote(raw: bytes) -> str:

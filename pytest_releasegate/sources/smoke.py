@@ -41,7 +41,6 @@ from .bake import BakeConfig, BakeState, nearest_rank, print_to_stderr, run_bake
 if TYPE_CHECKING:
     from ..engine import Gate
 
-SMOKE_MARKER = "smoke"
 PERCENTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0}
 
 STATE_KEY = "smoke:bake_state"
@@ -185,8 +184,9 @@ def summarize(gate: Gate, sel: Selection) -> SmokeSummary:
             out.failed_requests += not sample.get("ok", False)
             out.latencies.append(float(sample["ms"]))
     quarantined = [q.nodeid for q in gate.policy.quarantine]
+    marker = gate.policy.smoke_marker
     for record in gate.results:
-        if SMOKE_MARKER not in record.markers or record.source != "pytest":
+        if marker not in record.markers or record.source != "pytest":
             continue
         if not (_match(sel.name, record.name) and _match(sel.nodeid, record.nodeid)):
             continue

@@ -68,6 +68,7 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
     select = None if sel.is_empty else sel
     quarantined = _is_quarantined if gate.policy.quarantine else None
     outcome_key = _OUTCOME_KEY
+    subtests = [0, 0, 0]
     matched = 0
     records: Iterable[TestRecord] = gate.results
     if select is not None and select.nodeid is not None and not _has_magic(select.nodeid):
@@ -80,6 +81,8 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
             continue
         matched += 1
         outcome = record.outcome
+        if outcome == "running":
+            continue  # never finished (an interrupted run): neither passed nor failed
         if quarantined is not None and quarantined(gate, record):
             if outcome in ("failed", "error"):
                 quarantined_failed += 1
@@ -89,6 +92,11 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
             examples[outcome].append(clip_name(record.nodeid))
         if record.flaky:
             flaky += 1
+        sub = record.subtests
+        if sub is not None:
+            subtests[0] += sub[0]
+            subtests[1] += sub[1]
+            subtests[2] += sub[2]
         duration = record.duration
         total_s += duration
         if duration > max_s:
@@ -96,6 +104,9 @@ def summarize(gate: Gate, sel: Selection) -> Summary:
     counts["total"] = sum(counts.values())
     values: dict[str, float] = {f"tests.{k}": v for k, v in counts.items()}
     values["tests.flaky"] = flaky
+    values["tests.subtests_passed"] = subtests[0]
+    values["tests.subtests_failed"] = subtests[1]
+    values["tests.subtests_skipped"] = subtests[2]
     values["tests.quarantined_failed"] = quarantined_failed
     values["tests.duration_s.total"] = round(total_s, 6)
     values["tests.duration_s.max"] = round(max_s, 6)

@@ -260,6 +260,8 @@ class CodePipelineEmulator:
         }
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        #: Access key ids whose calls are answered; None: any signed call.
+        self.access_key_ids: frozenset[str] | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -517,13 +519,23 @@ class CodePipelineEmulator:
             return now
 
     def configure(
-        self, *, job_timeout: float | None = None, dispatch_timeout: float | None = None
+        self,
+        *,
+        job_timeout: float | None = None,
+        dispatch_timeout: float | None = None,
+        access_key_ids: Sequence[str] | None = None,
     ) -> None:
         """Change the job timeout and/or the dispatch timeout (see ``__init__``).
 
         A dispatch timeout of 0 or less switches re-dispatching off again.
+        *access_key_ids*: from now on only calls signed with one of these access
+        key ids are answered, the rest get ``UnrecognizedClientException`` (403),
+        as the service answers an unknown key (an empty list: any key again).
+        The signature itself is not verified.
         """
         with self._lock:
+            if access_key_ids is not None:
+                self.access_key_ids = frozenset(access_key_ids) or None
             if job_timeout is not None:
                 self.job_timeout = job_timeout
             if dispatch_timeout is not None:
@@ -648,8 +660,11 @@ class CodePipelineEmulator:
 
     # -- the AWS side -----------------------------------------------------------------
 
-    def handle(self, target: str, body: bytes, *, signed: bool = True) -> Reply:
-        """Answer one AWS JSON 1.1 call: ``X-Amz-Target`` *target*, request *body*."""
+    def handle(
+        self, target: str, body: bytes, *, signed: bool = True, access_key_id: str | None = None
+    ) -> Reply:
+        """Answer one AWS JSON 1.1 call: ``X-Amz-Target`` *target*, request *body*
+        (signed with *access_key_id*, when the caller says)."""
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
         with self._lock:
             now = self._now()
@@ -662,6 +677,13 @@ class CodePipelineEmulator:
                     raise ServiceError(
                         "MissingAuthenticationTokenException",
                         "Missing Authentication Token (requests must be signed with SigV4)",
+                        403,
+                    )
+                known = self.access_key_ids
+                if known is not None and access_key_id not in known:
+                    raise ServiceError(
+                        "UnrecognizedClientException",
+                        "The security token included in the request is invalid.",
                         403,
                     )
                 handler = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import socket
 import threading
 import uuid
@@ -23,6 +24,8 @@ logger = logging.getLogger("pytest_releasegate.emulator")
 
 AMZ_JSON = "application/x-amz-json-1.1"
 CONTROL_PREFIX = "/_control"
+#: The access key id in a SigV4 Authorization header.
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -85,9 +88,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(path, body, {})
             return
         # SigV4 is not verified (credentials are fake), but an unsigned client is a bug.
-        signed = self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 ")
+        authorization = self.headers.get("Authorization", "")
+        signed = authorization.startswith("AWS4-HMAC-SHA256 ")
+        key = _CREDENTIAL.search(authorization) if signed else None
         reply = self.server.emulator.handle(
-            self.headers.get("X-Amz-Target", ""), body, signed=signed
+            self.headers.get("X-Amz-Target", ""),
+            body,
+            signed=signed,
+            access_key_id=key.group(1) if key else None,
         )
         if reply.drop:
             self.close_connection = True  # no bytes at all: the client sees a dropped connection

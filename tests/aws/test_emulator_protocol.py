@@ -106,3 +106,27 @@ def test_stop_ends_open_keep_alive_connections(codepipeline_emulator: CodePipeli
     with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
         client.list_action_types()
     codepipeline_emulator.stop()  # a second stop is harmless
+
+
+def test_only_known_access_keys_are_answered_once_configured(
+    emulator: CodePipelineEmulator,
+) -> None:
+    from botocore.exceptions import ClientError
+
+    def client(key: str) -> Any:
+        return boto3.client(
+            "codepipeline",
+            endpoint_url=emulator.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=key,
+            aws_secret_access_key="whatever",
+        )
+
+    emulator.configure(access_key_ids=["AKIAWORKER0000000001"])
+    assert "actionTypes" in client("AKIAWORKER0000000001").list_action_types()
+    with pytest.raises(ClientError) as info:
+        client("AKIAFORGED0000000001").list_action_types()
+    assert info.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    emulator.configure(access_key_ids=[])
+    assert "actionTypes" in client("AKIAFORGED0000000001").list_action_types()

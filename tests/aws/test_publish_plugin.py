@@ -137,3 +137,27 @@ def test_a_job_that_cannot_take_the_result_is_could_not_publish_and_exit_3(
         ]
     )
     assert emulator.results(job_id) == []
+
+
+def test_a_pass_whose_pytest_status_stands_is_never_a_success_on_the_job(
+    project: pytest.Pytester, emulator: CodePipelineEmulator, start_job: Callable[..., str]
+) -> None:
+    """Another plugin failed the run (here a conftest, as pytest-cov's fail_under does): the
+    exit code stays non-zero, so the job must not be told the release may go."""
+    write_tests(project, fail=False)
+    project.makeconftest(
+        "import pytest\n\n"
+        "@pytest.hookimpl(trylast=True)\n"
+        "def pytest_sessionfinish(session):\n"
+        "    session.exitstatus = 1\n"
+    )
+    job_id = start_job()
+    result = project.runpytest_subprocess(
+        "--gate", "--gate-codepipeline-job-id", job_id, "-p", "no:cacheprovider"
+    )
+    assert result.ret == 1
+    (recorded,) = emulator.results(job_id)
+    assert recorded.kind == "failure", recorded.params
+    details = recorded.params["failureDetails"]
+    assert details["type"] == "JobFailed"
+    assert "exit status 1" in details["message"]

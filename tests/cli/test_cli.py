@@ -97,7 +97,7 @@ def test_install_hook_writes_a_working_pre_push_hook(git_project: Path) -> None:
     hook = git_project / ".git" / "hooks" / "pre-push"
     assert os.access(hook, os.X_OK)
     text = hook.read_text()
-    assert "--gate-profile pre-push" in text
+    assert "--gate-profile=pre-push" in text
     run = subprocess.run(
         [str(hook)], cwd=git_project, capture_output=True, text=True, check=False, timeout=120
     )

@@ -319,3 +319,54 @@ def test_a_path_selection_matching_no_measured_file_is_an_error(repo: GitRepo) -
     assert "path='pkg/calcc*' matches no measured source file" in m.missing
     # A measured file with no changed line still passes, and says so.
     assert measure(repo.root, unchanged).value == 100.0
+
+
+def test_a_last_line_that_only_gains_a_newline_is_not_changed(repo: GitRepo) -> None:
+    """As diff-cover: content that did not change is not a changed line (docs/coverage.md)."""
+    (repo.root / "pkg/other.py").write_bytes(b"def unused():\n    return 0")  # no newline at EOF
+    (repo.root / "pkg/gone.py").write_bytes(b"def gone():\n    return 0\n")
+    repo.commit(message="files without a final newline")
+    repo.git("branch", "-f", "main")
+    (repo.root / "pkg/other.py").write_bytes(b"def unused():\n    return 0\n")  # gains one
+    (repo.root / "pkg/gone.py").write_bytes(b"def gone():\n    return 0")  # loses it
+    repo.commit({"pkg/calc.py": CLASSIFY, "run_checks.py": CHECKS_CLASSIFY}, "classify")
+    repo.run_coverage()
+
+    verdict = make_gate(repo.root, *DIFF_RULES).run()
+    diff, uncovered = verdict.rules
+    # The ten lines of test_ten_changed_executable_lines_seven_covered, nothing from
+    # other.py or gone.py (whose `return 0` lines are uncovered).
+    assert (diff.actual, uncovered.actual) == (70.0, 3)
+    assert "other.py" not in diff.message and "gone.py" not in diff.message
+
+
+def test_lines_appended_after_a_last_line_without_newline_count(repo: GitRepo) -> None:
+    (repo.root / "pkg/other.py").write_bytes(b"def unused():\n    return 0")
+    repo.commit(message="no newline at EOF")
+    repo.git("branch", "-f", "main")
+    (repo.root / "pkg/other.py").write_bytes(
+        b"def unused():\n    return 0\n\n\ndef more():\n    return 1\n"
+    )
+    repo.commit(message="append")
+    repo.run_coverage()
+
+    verdict = make_gate(repo.root, *DIFF_RULES).run()
+    diff, uncovered = verdict.rules
+    # `def more` and `return 1` (other.py is never imported); not the unchanged `return 0`
+    assert uncovered.actual == 2
+    assert "uncovered: pkg/other.py:5-6" in diff.message
+
+
+def test_parse_unified_diff_ignores_newline_only_changes() -> None:
+    patch = (
+        b"--- a/x.py\n+++ b/x.py\n"
+        b"@@ -2 +2 @@\n-    return 0\n\\ No newline at end of file\n+    return 0\n"
+        b"--- a/y.py\n+++ b/y.py\n"
+        b"@@ -7,2 +7,2 @@\n-a = 1\n-b = 2\n+a = 3\n+b = 2\n\\ No newline at end of file\n"
+        b"--- a/z.py\n+++ b/z.py\n"
+        b"@@ -2 +2,3 @@\n-    return 0\n\\ No newline at end of file\n+    return 0\n+x = 1\n+y = 2\n"
+        b"--- a/q.sql\n+++ b/q.sql\n"  # a removed line that starts with "--"
+        b"@@ -1,0 +1 @@\n+select 1;\n"
+        b"@@ -4 +5 @@\n--- the end\n\\ No newline at end of file\n+-- the end\n"
+    )
+    assert source.parse_unified_diff(patch) == {"y.py": {7}, "z.py": {3, 4}, "q.sql": {1}}

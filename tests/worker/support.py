@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_releasegate import cli
 from pytest_releasegate.testing.emulator import CodePipelineEmulator, S3Artifact
 
 from ..aws.publish_support import FAILING_TESTS, PASSING_TESTS, project, read_zip, zip_bytes
@@ -24,9 +23,12 @@ SERVE = ("--provider", PROVIDER, "--query", "GateId=api")
 GATE_TYPE = {"category": "Test", "owner": "Custom", "provider": PROVIDER, "version": "1"}
 
 
-#: PytestArgs of the test jobs: plugins the gate child does not need stay unloaded
-#: (a faster child on a busy machine), and the value goes through shlex splitting.
-FAST_ARGS = "-p no:cov -p no:xdist -p no:rerunfailures -p 'no:randomly'"
+#: PytestArgs of the test jobs: the value goes through shlex splitting. (``-p`` is
+#: refused in PytestArgs; the worker's own PYTEST_ADDOPTS keeps plugins the gate
+#: child does not need unloaded, for a faster child on a busy machine.)
+FAST_ARGS = "-q --tb 'short'"
+#: The worker's PYTEST_ADDOPTS in these tests (an operator's setting, passed to children).
+FAST_ADDOPTS = "-p no:cov -p no:xdist -p no:rerunfailures -p no:randomly"
 
 
 def project_files(*, passing: bool = True, tests: str | None = None) -> dict[str, str]:
@@ -83,11 +85,17 @@ def enqueue(
     return job_id, out
 
 
-def worker_command(*args: str) -> list[str]:
-    """``python -m pytest_releasegate worker …`` (the module itself until the CLI lists it)."""
-    if "worker" in cli.EXTERNAL_COMMANDS:
-        return [sys.executable, "-m", "pytest_releasegate", "worker", *args]
-    return [sys.executable, "-m", "pytest_releasegate.codepipeline.worker", *args]
+def worker_command(*args: str, python: str = sys.executable) -> list[str]:
+    """``python -m pytest_releasegate worker …``.
+
+    Unless ``args`` choose ``--child-uids``, the children share the worker's uid
+    (``--child-uids off --allow-shared-uid``): these tests are about jobs, not about
+    isolation, and this interpreter may live where other uids cannot run it. The
+    trust tests (test_trust_*.py) run the worker with uids of their own.
+    """
+    if "--child-uids" not in args and "--help" not in args:
+        args = (*args, "--child-uids", "off", "--allow-shared-uid")
+    return [python, "-m", "pytest_releasegate", "worker", *args]
 
 
 def worker_env(emu: CodePipelineEmulator, moto_url: str, tmp: Path, **extra: str) -> dict[str, str]:
@@ -108,6 +116,7 @@ def worker_env(emu: CodePipelineEmulator, moto_url: str, tmp: Path, **extra: str
             "AWS_EC2_METADATA_DISABLED": "true",
             "PYTHONPATH": str(REPO),
             "TMPDIR": str(tmpdir),
+            "PYTEST_ADDOPTS": FAST_ADDOPTS,
         }
     )
     env.update(extra)
@@ -117,11 +126,20 @@ def worker_env(emu: CodePipelineEmulator, moto_url: str, tmp: Path, **extra: str
 class WorkerProcess:
     """A ``releasegate worker`` child with its log in a file."""
 
-    def __init__(self, args: list[str], env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        command: list[str] | None = None,
+    ) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(
-            worker_command(*args), env=dict(env), stdout=self._log, stderr=subprocess.STDOUT
+            command or worker_command(*args),
+            env=dict(env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def terminate(self) -> None:

@@ -61,7 +61,7 @@ def test_the_task_role_may_use_the_job_api_and_nothing_else(template: Any) -> No
     assert "ManagedPolicyArns" not in role
 
 
-def test_the_image_runs_the_worker_unprivileged() -> None:
+def test_the_image_runs_the_worker_as_root_so_that_tests_run_as_other_uids() -> None:
     lines = (EXAMPLE / "Dockerfile").read_text().splitlines()
     instructions = [
         line.split(None, 1) for line in lines if line and not line.startswith(("#", " "))
@@ -69,6 +69,8 @@ def test_the_image_runs_the_worker_unprivileged() -> None:
     first = {word: rest for word, rest in reversed(instructions)}
     assert first["FROM"] == "python:3.12-slim"
     assert "pip install" in first["RUN"] and "pytest-releasegate" in first["RUN"]
-    assert first["USER"] != "root"
+    # Root on purpose: only a worker that can switch users keeps jobs apart (SPEC §13).
+    assert first["USER"] == "root"
+    assert "--child-uids" in (EXAMPLE / "Dockerfile").read_text()
     assert first["ENTRYPOINT"].startswith('["releasegate", "worker"')
     assert "8081" in first["ENTRYPOINT"] and "8081/healthz" in (EXAMPLE / "Dockerfile").read_text()
