@@ -103,6 +103,21 @@ def test_mapper_order_sources_then_roots_then_remaps(tmp_path: Path) -> None:
     assert mapper.map("plain", "/elsewhere/x.py") == ("/elsewhere/x.py", False)
 
 
+def test_remap_prefixes_match_without_regard_to_case_like_coverage_py(tmp_path: Path) -> None:
+    # coverage.py's [paths] aliases match case-insensitively; Windows tools write the
+    # drive letter and folders in either case (Istanbul: "c:\\Agent\\...", the agent: "C:\\agent").
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "App.js").write_text("")
+    mapper = PathMapper(tmp_path, {"web/": ["C:\\agent\\_work\\1\\s\\web\\"]})
+    assert mapper.map("plain", "c:\\Agent\\_work\\1\\s\\web\\App.js") == ("web/App.js", True)
+    assert mapper.map("cobertura", "App.js", ["c:\\AGENT\\_work\\1\\s\\web"]) == (
+        "web/App.js",
+        True,
+    )
+    # The rest of the name keeps its case: it must name the file that exists.
+    assert mapper.map("plain", "C:\\agent\\_work\\1\\s\\web\\app.js")[1] is False
+
+
 def test_shards_merge_by_union_of_covered_lines(project: Path, tmp_path: Path) -> None:
     shard1 = tmp_path / "s1.info"
     shard2 = tmp_path / "s2.info"
