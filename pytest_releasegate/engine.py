@@ -95,7 +95,8 @@ class Gate:
             raise PolicyError(
                 [
                     f"{policy.display_source}, key 'baseline': \"history\" needs a run history "
-                    "(set `history` in the policy or pass --gate-history PATH)"
+                    "(set `history` in the policy, or pass --gate-history PATH to pytest, "
+                    "--history PATH to releasegate)"
                 ]
             )
         self.rules: tuple[Rule, ...] = policy.rules_for(self.profile)

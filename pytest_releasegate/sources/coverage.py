@@ -157,7 +157,7 @@ def releasegate_measure(gate: Gate, rule: Rule) -> Measurement | None:
     if gate.options.input_coverage:
         return None  # other tools' reports in the run: sources.polycov answers
     if source is not None:
-        hint = f"is --gate-input-coverage {source.partition(':')[2]}=GLOB given?"
+        hint = f"is --gate-input-coverage / --input-coverage {source.partition(':')[2]}=GLOB given?"
         return Measurement.absent(f"no coverage reports for source {source!r} ({hint})")
     return measure_coveragepy(gate, rule)
 

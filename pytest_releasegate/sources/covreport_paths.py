@@ -115,8 +115,10 @@ class PathMapper:
             folder = posixpath.dirname(folder)
 
     def _remapped(self, raw: str) -> Iterator[str]:
+        # Without regard to case, as coverage.py's [paths] aliases match (Windows
+        # tools write drive letters and folders in either case); the rest keeps its case.
         for alias, canonical in self.remaps:
-            if raw.startswith(alias):
+            if raw[: len(alias)].lower() == alias.lower():
                 rest = raw[len(alias) :]
                 yield posixpath.join(self.root, canonical, rest)
                 return

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import hookimpl
+from ..bounds import clip_id
 from ..model import Measurement, Rule, Selection
 from ..sections import CoverageConfig
 from .coverage import DIFF_METRICS, WHOLE_METRICS
@@ -118,7 +119,7 @@ def _collect(gate: Gate) -> PolyState:
                 for fname, data in report.files.items():
                     rel, ok = mapper.map(report.kind, fname, report.sources, here)
                     if not ok:
-                        src.unmapped.setdefault(label, []).append(fname)
+                        src.unmapped.setdefault(label, []).append(clip_id(fname))
                     known = src.files.get(rel)
                     if known is None:
                         src.files[rel] = data
@@ -164,7 +165,8 @@ def _scope(gate: Gate, sel: Selection) -> _Scope:
     if source is not None:
         found = state.sources.get(source)
         if found is None:
-            hint = f"is --gate-input-coverage {source[len(PREFIX) :]}=GLOB given?"
+            name = source[len(PREFIX) :]
+            hint = f"is --gate-input-coverage / --input-coverage {name}=GLOB given?"
             return _Scope([], False, f"no coverage reports for source {source!r} ({hint})")
         return _Scope([found], False, found.problem)
     cov = coverage_state(gate)

@@ -145,7 +145,8 @@ def test_baseline_history_without_a_history_is_a_usage_error(
     err = capsys.readouterr().err.strip()
     assert err == (
         "releasegate: bad policy: releasegate.toml, key 'baseline': \"history\" needs a run "
-        "history (set `history` in the policy or pass --gate-history PATH)"
+        "history (set `history` in the policy, or pass --gate-history PATH to pytest, "
+        "--history PATH to releasegate)"
     )
     # the flag spelling works too
     assert main(["evaluate", "--history", "h.jsonl", "--baseline", "history"]) == 3

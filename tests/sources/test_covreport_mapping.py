@@ -103,6 +103,21 @@ def test_mapper_order_sources_then_roots_then_remaps(tmp_path: Path) -> None:
     assert mapper.map("plain", "/elsewhere/x.py") == ("/elsewhere/x.py", False)
 
 
+def test_remap_prefixes_match_without_regard_to_case_like_coverage_py(tmp_path: Path) -> None:
+    # coverage.py's [paths] aliases match case-insensitively; Windows tools write the
+    # drive letter and folders in either case (Istanbul: "c:\\Agent\\...", the agent: "C:\\agent").
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "App.js").write_text("")
+    mapper = PathMapper(tmp_path, {"web/": ["C:\\agent\\_work\\1\\s\\web\\"]})
+    assert mapper.map("plain", "c:\\Agent\\_work\\1\\s\\web\\App.js") == ("web/App.js", True)
+    assert mapper.map("cobertura", "App.js", ["c:\\AGENT\\_work\\1\\s\\web"]) == (
+        "web/App.js",
+        True,
+    )
+    # The rest of the name keeps its case: it must name the file that exists.
+    assert mapper.map("plain", "C:\\agent\\_work\\1\\s\\web\\app.js")[1] is False
+
+
 def test_shards_merge_by_union_of_covered_lines(project: Path, tmp_path: Path) -> None:
     shard1 = tmp_path / "s1.info"
     shard2 = tmp_path / "s2.info"
@@ -191,3 +206,20 @@ def test_jacoco_module_report_finds_its_module_sources(project: Path) -> None:
         project, Rule(name="r", metric=LINE, min=0), coverage={}, inputs=["java/reports/jacoco.xml"]
     )
     assert g.run().coverage_unmapped == ()
+
+
+def test_unmapped_names_are_truncated_in_every_output(project: Path) -> None:
+    # SPEC §13: names taken from inputs are cut to 1,024 characters in every output.
+    from pytest_releasegate.bounds import MAX_NAME
+
+    long_name = "/build/" + "a" * 200_000 + ".js"
+    (project / "long.info").write_text(f"SF:{long_name}\nDA:1,1\nend_of_record\n")
+    g = gate(project, Rule(name="all", metric=LINE, min=0), coverage={}, inputs=["long.info"])
+    verdict = g.run()
+    [entry] = verdict.coverage_unmapped
+    [path] = entry["paths"]
+    assert len(path) <= MAX_NAME
+    assert path.startswith("/build/aaa")
+    [warning] = [w for w in verdict.warnings if "map to no file" in w]
+    assert len(warning) < 2 * MAX_NAME
+    assert len(json.dumps(verdict.to_json())) < 20_000
