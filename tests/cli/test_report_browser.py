@@ -20,10 +20,15 @@ import pytest
 from tests.browser import CHROMIUM, RecordingProxy, chromium, pixel_summary
 from tests.history_support import evaluate
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (apt-get install chromium)"),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _chromium_present() -> None:
+    """A missing browser fails these tests (as a missing Prometheus does), never skips them."""
+    if CHROMIUM is None:
+        pytest.fail("needs Debian's chromium (apt-get install -y chromium; .ci/run does this)")
+
 
 POLICY = """
 history = ".releasegate/history.jsonl"
