@@ -674,6 +674,16 @@ class JobRunner:
         outcome.verdict = verdict.verdict.value
         external_id = str(fields["execution_id"])
         request = verdict_request(job_id, verdict, external_id=external_id)
+        if request.kind == "success" and run.returncode != 0:
+            # The verdict file says pass, the process did not: a run that failed never
+            # passes (SPEC §14), whatever the file says.
+            request = failure_request(
+                job_id,
+                FailureType.JOB_FAILED,
+                f"the gate run ended with exit code {run.returncode} although its verdict "
+                f"is {verdict.verdict.value}; output ends:\n{run.output_tail[-OUTPUT_QUOTED:]}",
+                external_id=external_id,
+            )
         if not data.get("outputArtifacts"):
             return request
         try:

@@ -181,3 +181,19 @@ def test_only_the_first_result_of_a_job_is_put(harness: Harness, artifacts: Arti
     result = _only_result(harness.emulator, job_id)
     assert result.params["failureDetails"]["message"] == "worker shutting down"
     assert len(harness.emulator.calls("PutJobFailureResult")) == 1
+
+
+def test_a_pass_verdict_from_a_child_that_exited_non_zero_is_never_a_success(
+    harness: Harness, artifacts: Artifacts
+) -> None:
+    """The child wrote `pass`, then its process failed (here a conftest ends it with status 1
+    after the gate's session end): the exit status stands, so the job fails."""
+    files = project_files()
+    files["conftest.py"] = "import os\n\ndef pytest_unconfigure(config):\n    os._exit(1)\n"
+    job_id, _ = enqueue(harness.emulator, artifacts, files)
+    harness.runner.handle(harness.poll())
+    result = _only_result(harness.emulator, job_id)
+    assert result.kind == "failure", result.params
+    details = result.params["failureDetails"]
+    assert details["type"] == "JobFailed"
+    assert "exit code 1" in details["message"]
