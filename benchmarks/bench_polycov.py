@@ -13,8 +13,8 @@ peak RSS (ru_maxrss):
                 parse as diff-cover's tool does), measured lines and violations of
                 every file: what a diff touching every file asks (anchor)
   pycobertura   pycobertura.Cobertura: per-file statements and line statuses (anchor)
-  expat         pyexpat over the Cobertura with handlers that only count <line>: the
-                floor of any stdlib reader that calls Python once per element
+  expat         pyexpat over the Cobertura with handlers that only count <line>: what
+                calling Python for every element costs, before any reading
   python        an empty child (the interpreter's own RSS)
 
     python benchmarks/bench_polycov.py                 # 300k lines, 3 rounds

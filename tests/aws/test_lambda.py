@@ -368,8 +368,10 @@ def test_the_child_sees_no_credential_and_the_logs_show_none(
     command, record = fake_child
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "function-role-secret-DO-NOT-LEAK")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "function-role-token-DO-NOT-LEAK")
-    caplog.set_level(logging.DEBUG)
+    # The job is made first: the test's own PollForJobs (standing in for the service)
+    # is not the function, and botocore logs its response at DEBUG.
     job_id, _ = job_for(zip_bytes(project()))
+    caplog.set_level(logging.DEBUG)
     aws_lambda.handle(event_of(lambda_env, job_id), FakeContext(), pytest_command=command)
     assert only_result(lambda_env, job_id).kind == "success"
     (seen,) = records(record)
