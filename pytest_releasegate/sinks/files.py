@@ -90,6 +90,13 @@ def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
 
         _write_text(_target(opts.html), render(verdict.to_json(), runs))
     if opts.save_baseline:
-        from ..baseline import write_baseline
+        from ..baseline import BaselineError, write_baseline
 
+        if gate.run_errors:
+            # Later relative rules would judge against a partial run (fewer tests,
+            # less coverage) and let real drops through: the old baseline stays.
+            raise BaselineError(
+                f"baseline {opts.save_baseline} not saved: the run did not complete "
+                f"({'; '.join(gate.run_errors)})"
+            )
         write_baseline(opts.save_baseline, verdict, rootdir=Path.cwd())

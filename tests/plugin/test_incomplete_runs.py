@@ -224,3 +224,30 @@ def test_sigterm_is_left_alone_without_the_gate(pytester: pytest.Pytester) -> No
     )
     result = pytester.runpytest_subprocess(timeout=60)
     assert result.ret == -signal.SIGTERM
+
+
+# -- an incomplete run is never a baseline ------------------------------------
+
+
+def test_an_incomplete_run_does_not_replace_the_baseline(pytester: pytest.Pytester) -> None:
+    """A baseline from a run cut short (-x here) would make later max-drop rules lenient."""
+    write_policy(pytester, TOLERANT)
+    pytester.makepyfile(
+        test_a="def test_1():\n    assert False\n\ndef test_2(): pass\n\ndef test_3(): pass\n"
+    )
+    full = pytester.runpytest_subprocess("--gate", "--gate-save-baseline=base.json")
+    assert full.ret == 0
+    assert read_verdict(pytester.path / "base.json")["metrics"]["tests.total"] == 3
+    cut = pytester.runpytest_subprocess(
+        "-x", "-p", "no:randomly", "--gate", "--gate-save-baseline=base.json"
+    )
+    assert cut.ret == 3
+    assert read_verdict(pytester.path / "base.json")["metrics"]["tests.total"] == 3
+    cut.stdout.fnmatch_lines(
+        ["*could not publish: files: baseline *base.json not saved: the run did not complete*"]
+    )
+    (pytester.path / "base.json").unlink()
+    pytester.runpytest_subprocess(
+        "-x", "-p", "no:randomly", "--gate", "--gate-save-baseline=base.json"
+    )
+    assert not (pytester.path / "base.json").exists()
