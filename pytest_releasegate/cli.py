@@ -79,18 +79,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     problems = options.problems(prefix="--")
+    rootdir = Path(args.rootdir or ".").absolute()
     if problems:
-        report_bad_configuration(options, "; ".join(problems))
+        report_bad_configuration(options, "; ".join(problems), rootdir)
         for problem in problems:
             _err(problem)
         return ExitCode.USAGE
-    rootdir = Path(args.rootdir or ".").absolute()
     pm = get_plugin_manager()
     try:
         policy = load_policy(options.policy, rootdir=rootdir, metrics=known_metrics(pm))
         gate = Gate(policy, options, rootdir=rootdir, pm=pm)
     except PolicyError as exc:
-        report_bad_configuration(options, str(exc))
+        report_bad_configuration(options, str(exc), rootdir)
         for problem in exc.problems:
             _err(f"bad policy: {problem}")
         return ExitCode.USAGE

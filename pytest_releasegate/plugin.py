@@ -115,14 +115,14 @@ def make_gate(config: pytest.Config) -> Gate:
     options = build_options(config)
     problems = rootdir_problems(config) + options.problems()
     if problems:
-        report_bad_configuration(options, "; ".join(problems))
+        report_bad_configuration(options, "; ".join(problems), config.rootpath)
         raise pytest.UsageError("\n".join(f"releasegate: {p}" for p in problems))
     pm = get_plugin_manager()
     try:
         policy = load_policy(options.policy, rootdir=config.rootpath, metrics=known_metrics(pm))
         gate = Gate(policy, options, rootdir=config.rootpath, pm=pm)
     except PolicyError as exc:
-        report_bad_configuration(options, str(exc))
+        report_bad_configuration(options, str(exc), config.rootpath)
         raise pytest.UsageError(_policy_message(exc)) from None
     gate.pytest_run = True
     return gate
@@ -216,20 +216,14 @@ def count_subtest(record: TestRecord, report: pytest.TestReport) -> None:
 
 
 def remove_stale_outputs(gate: Gate) -> None:
-    """An earlier run's verdict files never pass for this run's: removed before any test runs.
+    """An earlier run's verdict files, removed before any test runs; a file that is
+    also this run's baseline input is kept (it is read at the end)."""
+    from .sinks.files import remove_stale_outputs as remove
 
-    A file that is also this run's baseline input is kept (it is read at the end).
-    """
-    opts = gate.options
-    keep = {str(Path(opts.baseline).absolute())} if opts.baseline else set()
+    keep = [Path(gate.options.baseline)] if gate.options.baseline else []
     if gate.policy.baseline:
-        keep.add(str(gate.rootdir / gate.policy.baseline))
-    for location in (opts.json, opts.junit, opts.markdown, getattr(opts, "html", None)):
-        if not location:
-            continue
-        path = Path(location).absolute()
-        if str(path) not in keep and path.is_file():
-            path.unlink()
+        keep.append(gate.rootdir / gate.policy.baseline)
+    remove(gate.options, keep)
 
 
 class GatePlugin:

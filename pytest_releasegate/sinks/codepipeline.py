@@ -49,8 +49,13 @@ def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
     put_verdict(job_id, verdict, environ=gate.environ)
 
 
-def report_bad_configuration(options: GateOptions, message: str) -> None:
-    """With a job id (and no dry run), bad input still closes the job (ConfigurationError)."""
+def report_bad_configuration(options: GateOptions, message: str, rootdir: Path) -> None:
+    """The run stops on bad input (exit 4): no earlier verdict file is left to be read
+    as this run's, and with a job id (and no dry run) the job is closed
+    (ConfigurationError)."""
+    from .files import remove_outputs_after_bad_input
+
+    remove_outputs_after_bad_input(options, rootdir)
     if options.codepipeline_job_id and not options.dry_run:
         from .._aws import boto3_missing
 

@@ -4,16 +4,55 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import hookimpl
-from ..bounds import MAX_NAME, xml_text
+from ..bounds import MAX_NAME, read_regular_text, xml_text
 from ..model import Level, Outcome, Verdict, format_value
 from .render import markdown
 
 if TYPE_CHECKING:
     from ..engine import Gate
+    from ..options import GateOptions
+
+
+def remove_stale_outputs(options: GateOptions, keep: Iterable[Path] = ()) -> None:
+    """An earlier run's verdict files never pass for this run's: removed when a run
+    starts, and when it stops on bad input (exit 4) before writing its own.
+
+    ``keep``: files this run reads (its baseline), left in place.
+    """
+    kept = {str(path.absolute()) for path in keep}
+    for location in (options.json, options.junit, options.markdown, options.html):
+        if not location:
+            continue
+        path = Path(location).absolute()
+        if str(path) not in kept and path.is_file():
+            path.unlink()
+
+
+def remove_outputs_after_bad_input(options: GateOptions, rootdir: Path) -> None:
+    """:func:`remove_stale_outputs` for a run whose policy could not be loaded.
+
+    The policy's own ``baseline`` is unknown then, so an output is kept when its
+    file name appears in a policy file's text, or is the ``--baseline`` given:
+    a baseline is never lost to a typo elsewhere in the policy.
+    """
+    texts = []
+    for candidate in (options.policy, "releasegate.toml", "pyproject.toml"):
+        if not candidate:
+            continue
+        try:  # never blocks on a FIFO
+            texts.append(read_regular_text(rootdir / candidate))
+        except (OSError, UnicodeDecodeError):
+            continue
+    keep = [Path(options.baseline)] if options.baseline else []
+    for location in (options.json, options.junit, options.markdown, options.html):
+        if location and any(Path(location).name in text for text in texts):
+            keep.append(Path(location))
+    remove_stale_outputs(options, keep)
 
 
 def _target(location: str) -> Path:
