@@ -334,18 +334,6 @@ def output_zip(files: Mapping[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def verdict_zip(out_dir: Path) -> bytes:
-    """The output artifact: ``verdict.json``, ``releasegate-junit.xml`` and ``report.html``.
-
-    The HTML report is included when the run wrote one (every gate run does;
-    its absence alone never fails a job that has a verdict).
-    """
-    files = {name: (out_dir / name).read_bytes() for name in (VERDICT_JSON, VERDICT_JUNIT)}
-    if (out_dir / VERDICT_HTML).is_file():
-        files[VERDICT_HTML] = (out_dir / VERDICT_HTML).read_bytes()
-    return output_zip(files)
-
-
 def upload(
     client: Any,
     location: S3Location,

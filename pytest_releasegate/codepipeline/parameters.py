@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .artifacts import VERDICT_HTML, VERDICT_JSON, VERDICT_JUNIT
+from .artifacts import VERDICT_JSON
 from .confine import confine_pytest_args
 from .results import FailureType, JobFailure
 
@@ -139,9 +139,8 @@ def gate_command(
     job_dir = Path(os.path.commonpath([srcdir, outdir]))
     pytest_args = confine_pytest_args(params.pytest_args, cwd=srcdir, job_dir=job_dir)
     command = [*base, *pytest_args, "--gate", "-p", "no:cacheprovider"]
+    # Only the JSON verdict: the worker renders the JUnit verdict and the report itself.
     command += ["--gate-json", str(outdir / VERDICT_JSON)]
-    command += ["--gate-junit", str(outdir / VERDICT_JUNIT)]
-    command += ["--gate-html", str(outdir / VERDICT_HTML)]
     policy = params.policy_path(srcdir)
     if policy:
         command += ["--gate-policy", policy]

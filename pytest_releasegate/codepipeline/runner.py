@@ -41,6 +41,8 @@ from typing import Any, Protocol
 from ..integrity import IntegrityError, verified_verdict
 from ..model import ExitCode, Outcome, Verdict
 from ..sinks.codepipeline import STATE_IN_ENV, STATE_OUT_ENV, UNTIL_ENV
+from ..sinks.files import junit_bytes
+from ..sinks.html import render as render_html
 from .artifacts import (
     VERDICT_HTML,
     VERDICT_JSON,
@@ -687,21 +689,13 @@ class JobRunner:
         if not data.get("outputArtifacts"):
             return request
         try:
-            try:
-                junit = read_inside(jobdir, f"out/{VERDICT_JUNIT}")
-            except UnsafeFile as exc:
-                raise JobFailure(FailureType.JOB_FAILED, f"the JUnit verdict: {exc}") from None
-            if junit is None:
-                raise JobFailure(
-                    FailureType.SYSTEM_UNAVAILABLE, "the gate run wrote no JUnit verdict"
-                )
-            files = {VERDICT_JSON: verdict_bytes, VERDICT_JUNIT: junit}
-            try:
-                html = read_inside(jobdir, f"out/{VERDICT_HTML}")
-            except UnsafeFile as exc:
-                raise JobFailure(FailureType.JOB_FAILED, f"the HTML report: {exc}") from None
-            if html is not None:  # the report is optional
-                files[VERDICT_HTML] = html
+            # The JUnit verdict and the report are rendered here from the verified
+            # verdict: the child's own files are the tested code's to rewrite.
+            files = {
+                VERDICT_JSON: verdict_bytes,
+                VERDICT_JUNIT: junit_bytes(verdict),
+                VERDICT_HTML: render_html(verdict.to_json()).encode("utf-8"),
+            }
             body = output_zip(files)
             upload_outputs(access.client(), data, body)
         except JobFailure as exc:

@@ -63,10 +63,10 @@ def _target(location: str) -> Path:
     return path
 
 
-def _write_text(path: Path, text: str) -> None:
+def _write_text(path: Path, text: str | bytes) -> None:
     """Write whole or not at all: a run stopped mid-write leaves no half verdict behind."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
+    partial.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
     os.replace(partial, path)
 
 
@@ -76,7 +76,13 @@ def write_json(verdict: Verdict, path: Path) -> None:
 
 
 def write_junit(verdict: Verdict, path: Path) -> None:
+    _write_text(path, junit_bytes(verdict))
+
+
+def junit_bytes(verdict: Verdict) -> bytes:
     """One testsuite `releasegate`, one testcase per rule; `<failure>` for fail and error."""
+    from xml.dom.minidom import parseString
+
     from junitparser import Failure, Skipped, TestCase, TestSuite
 
     # Names and messages may hold anything a test was called: XML 1.0 cannot
@@ -105,9 +111,7 @@ def write_junit(verdict: Verdict, path: Path) -> None:
         suite.add_property(xml_text(name, MAX_NAME), format_value(value))
     suite.update_statistics()  # type: ignore[no-untyped-call]
     # The suite is the root: `<testsuites>` may not carry `skipped` in junit-10.xsd.
-    partial = path.with_name(f".{path.name}.partial")
-    suite.write(str(partial), pretty=True)
-    os.replace(partial, path)
+    return parseString(suite.tostring()).toprettyxml(encoding="utf-8")  # type: ignore[no-untyped-call]
 
 
 @hookimpl

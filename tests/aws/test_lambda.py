@@ -48,11 +48,10 @@ FAKE_CHILD = textwrap.dedent(
     import argparse, json, os, sys
     from pathlib import Path
     from pytest_releasegate.model import Outcome, RuleResult, Selection, Verdict
-    from pytest_releasegate.sinks.files import write_json, write_junit
+    from pytest_releasegate.sinks.files import write_json
 
     parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--gate-json")
-    parser.add_argument("--gate-junit")
     args, _ = parser.parse_known_args()
     env = os.environ
     record = {"argv": sys.argv[1:], "env": dict(env), "cwd": os.getcwd()}
@@ -69,7 +68,6 @@ FAKE_CHILD = textwrap.dedent(
     verdict = Verdict(Outcome.PASS, "deploy", "pyproject.toml", (rule,), {"smoke.requests": 40.0},
                       {}, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00", "0.1.0")
     write_json(verdict, Path(args.gate_json))
-    write_junit(verdict, Path(args.gate_junit))
     """
 )
 

@@ -197,3 +197,31 @@ def test_a_pass_verdict_from_a_child_that_exited_non_zero_is_never_a_success(
     details = result.params["failureDetails"]
     assert details["type"] == "JobFailed"
     assert "exit code 1" in details["message"]
+
+
+def test_the_output_artifact_reports_are_the_verified_verdicts_not_the_childs(
+    harness: Harness, artifacts: Artifacts
+) -> None:
+    """The tested code writes a JUnit verdict and a report of its own beside the gate's
+    verdict after the gate ran, to show a pass: the output artifact (read by CodeBuild report groups and people) still
+    shows the failing rule, rendered by the worker from the verified verdict."""
+    files = project_files(passing=False)
+    forged_junit = '<testsuites><testsuite name="releasegate" tests="1"><testcase name="all good"/></testsuite></testsuites>'
+    forged_html = "<!DOCTYPE html><p>PASS: ship it</p>"
+    files["conftest.py"] = (
+        "import os\n\n"
+        "def pytest_unconfigure(config):\n"
+        "    out = os.path.dirname(config.option.gate_json)\n"
+        f"    open(os.path.join(out, 'releasegate-junit.xml'), 'w').write({forged_junit!r})\n"
+        f"    open(os.path.join(out, 'report.html'), 'w').write({forged_html!r})\n"
+    )
+    job_id, out = enqueue(harness.emulator, artifacts, files)
+    harness.runner.handle(harness.poll())
+    assert _only_result(harness.emulator, job_id).kind == "failure"
+    assert out is not None
+    written = artifacts.read_zip(out)
+    junit = written["releasegate-junit.xml"].decode()
+    report = written["report.html"].decode()
+    assert "all good" not in junit and "<failure" in junit
+    assert "ship it" not in report and "o-fail" in report
+    assert job_id in report

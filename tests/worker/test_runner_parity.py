@@ -39,11 +39,10 @@ BAKE_CHILD = textwrap.dedent(
     import argparse, json, os, random
     from pathlib import Path
     from pytest_releasegate.model import Outcome, RuleResult, Selection, Verdict
-    from pytest_releasegate.sinks.files import write_json, write_junit
+    from pytest_releasegate.sinks.files import write_json
 
     parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--gate-json")
-    parser.add_argument("--gate-junit")
     args, _ = parser.parse_known_args()
     env = os.environ
     out = Path(env["RELEASEGATE_BAKE_STATE_OUT"])
@@ -63,7 +62,6 @@ BAKE_CHILD = textwrap.dedent(
     verdict = Verdict(Outcome.PASS, "deploy", "pyproject.toml", (rule,), {"smoke.requests": 4.0},
                       {}, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00", "0.1.0")
     write_json(verdict, Path(args.gate_json))
-    write_junit(verdict, Path(args.gate_junit))
     """
 )
 
