@@ -72,7 +72,7 @@ from .results import (
     verdict_request,
 )
 from .sampling import runtime_sampler
-from .worker_options import DEFAULTS
+from .worker_options import DEFAULTS, RuntimeMetrics
 
 OUTPUT_LOG = "pytest-output.txt"
 #: How much of the child's output a failure message quotes.
@@ -168,6 +168,8 @@ class JobSettings:
     #: of the sandbox's uid — when the sandbox switches users); the place for a
     #: launcher that isolates the child further.
     launch: Callable[..., ChildRun] = run_child
+    #: Which runtime metrics of a job's policy are sampled with the runner's credentials.
+    runtime_metrics: RuntimeMetrics = DEFAULTS["runtime_metrics"]
 
 
 class SharedS3:
@@ -558,7 +560,9 @@ class JobRunner:
         self.settings.sandbox.prepare(slot, jobdir)
         user = slot.popen_user()
         try:
-            with runtime_sampler(src, policy, tenant_env) as sampler_env:
+            with runtime_sampler(
+                src, policy, tenant_env, self.settings.runtime_metrics
+            ) as sampler_env:
                 extra.update(sampler_env)
                 env = {**tenant_env, **extra}
                 run = self.settings.launch(

@@ -24,6 +24,7 @@ import contextlib
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,15 +32,27 @@ from typing import Any
 
 from ..runtime_policy import RuntimeMetric
 from ..sources.runtime_remote import SAMPLER_ENV
+from ..sources.runtime_sample import Sample
+from .worker_options import DEFAULTS, RuntimeMetrics
 
 
 class SamplerService:
-    """The runner's side: one sampler for the job's metrics, behind a one-job token."""
+    """The runner's side: one sampler for the job's metrics, behind a one-job token.
 
-    def __init__(self, metrics: Sequence[RuntimeMetric], environ: Mapping[str, str]) -> None:
+    ``refused``: metrics the runner does not sample (``--runtime-metrics``), by name,
+    with why; each of their samples is a failure saying so.
+    """
+
+    def __init__(
+        self,
+        metrics: Sequence[RuntimeMetric],
+        environ: Mapping[str, str],
+        refused: Mapping[str, str] | None = None,
+    ) -> None:
         from ..sources.runtime import RuntimeSampler
 
-        self.metrics = list(metrics)
+        self.refused = dict(refused or {})
+        self.metrics = [m for m in metrics if m.name not in self.refused]
         self.sampler = RuntimeSampler(self.metrics, environ)
         self.lock = threading.Lock()
         token = secrets.token_urlsafe(24)
@@ -73,8 +86,11 @@ class SamplerService:
 
     def sample(self) -> dict[str, Any]:
         with self.lock:  # one sample at a time: the clients are not shared across threads
-            samples = self.sampler.sample()
+            samples = self.sampler.sample() if self.metrics else {}
             sent = {m.name: self.sampler.as_sent(m) for m in self.metrics}
+        now = time.time()
+        for name, why in self.refused.items():
+            samples[name] = Sample(now, None, "failed", why)
         return {"samples": {k: v.to_json() for k, v in samples.items()}, "sent": sent}
 
     def close(self) -> None:
@@ -85,11 +101,14 @@ class SamplerService:
 
 @contextlib.contextmanager
 def runtime_sampler(
-    src: Path, policy: str | None, environ: Mapping[str, str]
+    src: Path,
+    policy: str | None,
+    environ: Mapping[str, str],
+    allowed: RuntimeMetrics = DEFAULTS["runtime_metrics"],
 ) -> Iterator[dict[str, str]]:
     """While the child runs: the environment entries that point it at a sampler for the
     job's runtime metrics, or none when its policy declares none (or does not load:
-    the child reports that itself)."""
+    the child reports that itself). Metrics ``allowed`` refuses are never sampled."""
     from ..policy import PolicyError, load_policy
 
     try:
@@ -99,7 +118,8 @@ def runtime_sampler(
     if not metrics:
         yield {}
         return
-    service = SamplerService(metrics, environ)
+    refused = {m.name: why for m in metrics if (why := allowed.refusal(m)) is not None}
+    service = SamplerService(metrics, environ, refused)
     try:
         yield {SAMPLER_ENV: service.url}
     finally:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from ..model import ExitCode
 from .action_type import check_type_id
 from .log import EventLog, HealthServer, Heartbeat, Redactor
-from .worker_options import DEFAULTS
+from .worker_options import DEFAULTS, RuntimeMetrics
 from .worker_options import add_arguments as add_worker_options
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ class WorkerConfig:
     #: The gate children's interpreter (None: this worker's); the child uids must reach it.
     python: str | None = DEFAULTS["python"]
     max_retry_time: float = DEFAULTS["max_retry_time"]
+    #: Which runtime metrics of a job's policy the worker samples with its credentials.
+    runtime_metrics: RuntimeMetrics = DEFAULTS["runtime_metrics"]
 
     @property
     def action_type_id(self) -> dict[str, str]:
@@ -498,6 +500,7 @@ def _serve(config: WorkerConfig, log: EventLog, work_root: Path, hardened: dict[
         s3=s3,
         sandbox=sandbox,
         pytest_command=(config.python or sys.executable, "-m", "pytest"),
+        runtime_metrics=config.runtime_metrics,
     )
     worker = Worker(config, jobs=jobs, poll_client=client, log=log, settings=settings)
     return worker.run()

@@ -9,10 +9,128 @@ does for the gate's own flags. Kept import-light.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .action_type import CATEGORIES
+
+if TYPE_CHECKING:
+    from ..runtime_policy import RuntimeMetric
+
+#: CloudWatch metric math functions that compute on their arguments only. SEARCH,
+#: SERVICE_QUOTA, INSIGHT_RULE_METRIC and DB_PERF_INSIGHTS read other data: never listed.
+_PURE_MATH = frozenset(
+    [
+        "ABS",
+        "AND",
+        "ANOMALY_DETECTION_BAND",
+        "ASC",
+        "AVG",
+        "CEIL",
+        "DATAPOINT_COUNT",
+        "DATE",
+        "DAY",
+        "DESC",
+        "DIFF",
+        "DIFF_TIME",
+        "EPOCH",
+        "FILL",
+        "FIRST",
+        "FLOOR",
+        "HOUR",
+        "IF",
+        "LAST",
+        "LINEAR",
+        "LOG",
+        "LOG10",
+        "MAX",
+        "METRIC_COUNT",
+        "METRICS",
+        "MIN",
+        "MINUTE",
+        "MONTH",
+        "NOT",
+        "OR",
+        "PERIOD",
+        "RATE",
+        "REMOVE_EMPTY",
+        "REPEAT",
+        "RUNNING_SUM",
+        "SLICE",
+        "SORT",
+        "STDDEV",
+        "SUM",
+        "TIME_SERIES",
+        "YEAR",
+    ]
+)
+_NUMBER = re.compile(r"(?<![A-Za-z_])\d+(?:\.\d*)?(?:[eE][+-]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class RuntimeMetrics(NamedTuple):
+    """Which of a job's runtime metrics the worker samples with its own credentials
+    (``--runtime-metrics``): ``all``, ``off``, or a list of CloudWatch namespaces and
+    ``prometheus``. ``GetMetricData`` takes no resource ARN, so the worker's role alone
+    cannot limit what a job's policy reads; this can."""
+
+    everything: bool = True
+    namespaces: frozenset[str] = frozenset()
+    prometheus: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> RuntimeMetrics:
+        value = text.strip()
+        if value.lower() == "all":
+            return cls()
+        if value.lower() == "off":
+            return cls(everything=False)
+        items = {part.strip() for part in value.split(",")}
+        if "" in items:
+            raise ValueError(
+                f"expected all, off or a comma list of CloudWatch namespaces and 'prometheus', "
+                f"not {text!r}"
+            )
+        return cls(False, frozenset(items - {"prometheus"}), "prometheus" in items)
+
+    def __str__(self) -> str:
+        if self.everything:
+            return "all"
+        items = sorted(self.namespaces) + (["prometheus"] if self.prometheus else [])
+        return ",".join(items) or "off"
+
+    def refusal(self, metric: RuntimeMetric) -> str | None:
+        """Why the worker does not sample ``metric`` for a job, or None."""
+        if self.everything:
+            return None
+        why = f"the worker samples only --runtime-metrics {self}"
+        if metric.provider == "prometheus":
+            return None if self.prometheus else f"Prometheus metrics are not sampled: {why}"
+        ids = {q.id for q in metric.queries}
+        for q in metric.queries:
+            if q.expression is None:
+                if q.namespace not in self.namespaces:
+                    return f"query {q.id!r}: namespace {q.namespace!r} is not sampled: {why}"
+                continue
+            if any(c in q.expression for c in "\"'{}$"):
+                return (
+                    f"query {q.id!r}: an expression with strings or ${{VAR}} is not sampled: {why}"
+                )
+            for name in _NAME.findall(_NUMBER.sub(" ", q.expression)):
+                if name not in ids and name.upper() not in _PURE_MATH:
+                    return (
+                        f"query {q.id!r}: {name} in its expression is not sampled (only the "
+                        f"metric's own queries and arithmetic): {why}"
+                    )
+        return None
+
+
+def runtime_metrics(value: str) -> RuntimeMetrics:
+    try:
+        return RuntimeMetrics.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def query_value(value: str) -> tuple[str, str]:
@@ -154,6 +272,15 @@ OPTIONS = (
         "the gate children's interpreter, with pytest and releasegate installed, executable "
         "by the child uids (default: this worker's)",
         metavar="PATH",
+    ),
+    WorkerOption(
+        "runtime_metrics",
+        RuntimeMetrics(),
+        "which runtime metrics of a job's policy the worker samples with its own "
+        "credentials: all, off, or a comma list of CloudWatch namespaces and 'prometheus' "
+        "(a job's policy can otherwise read any metric the worker's role may read)",
+        runtime_metrics,
+        "all|off|LIST",
     ),
     WorkerOption(
         "max_retry_time",
