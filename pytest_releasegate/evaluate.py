@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from .bounds import clip_message, clip_name, finite
 from .model import (
@@ -33,6 +34,7 @@ from .model import (
     OnMissing,
     Outcome,
     Quarantine,
+    Relative,
     Rule,
     RuleResult,
     Selection,
@@ -169,6 +171,61 @@ def _judge(
         return Outcome.WARN, f"{shown} is above warn-above {format_value(rule.warn_above)}{detail}"
 
     return Outcome.PASS, f"{shown} within {rule.describe_threshold()}{detail}"
+
+
+def rejudge(result: RuleResult) -> Outcome | None:
+    """What ``result``'s own actual value, bounds and baseline make its outcome, as
+    :func:`evaluate_rule` decides it (its level applied, waivers aside); None when
+    the result carries no value to judge (missing data) or bounds of unknown form.
+
+    For a verdict read back from a file (:mod:`pytest_releasegate.integrity`).
+    """
+    actual = finite(result.actual)
+    if actual is None or not isinstance(result.threshold, Mapping):
+        return None
+    try:
+        rule = Rule(
+            name=result.name,
+            metric=result.metric,
+            min=_bound(result.threshold.get("min")),
+            max=_bound(result.threshold.get("max")),
+            warn_below=_bound(result.threshold.get("warn-below")),
+            warn_above=_bound(result.threshold.get("warn-above")),
+            max_drop=_relative(result.threshold.get("max-drop")),
+            max_rise=_relative(result.threshold.get("max-rise")),
+            level=result.level,
+        )
+    except (TypeError, ValueError):
+        return None
+    base = finite(result.baseline)
+    if rule.is_relative and base is None:
+        return None
+    outcome, _ = _judge(rule, Measurement(actual, precision=result.precision), base, None, None)
+    if rule.level is Level.WARN and outcome is Outcome.FAIL:
+        return Outcome.WARN
+    return outcome
+
+
+def _bound(value: Any) -> float | None:
+    """A bound from a verdict file: None, or a finite number (ValueError otherwise)."""
+    if value is None:
+        return None
+    number = finite(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
+def _relative(value: Any) -> Relative | None:
+    """A ``max-drop``/``max-rise`` as the verdict writes it: ``"2"`` or ``"2%"``."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    percent = text.endswith("%")
+    amount = finite(float(text[:-1] if percent else text))
+    if amount is None:
+        raise ValueError(value)
+    return Relative(amount, percent)
 
 
 def _missing(rule: Rule, reason: str) -> tuple[Outcome, str]:

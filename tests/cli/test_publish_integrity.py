@@ -24,8 +24,25 @@ def tampered(outcome: str, rules: list[Any]) -> dict[str, Any]:
     return data
 
 
+def claimed(outcome: Outcome, actual: float, threshold: dict[str, Any], **extra: Any) -> Any:
+    """A rule whose recorded outcome is ``outcome`` whatever its numbers say."""
+    return rule("forged", outcome)._replace(actual=actual, threshold=threshold, **extra)
+
+
 CASES = {
     "pass beside a failing rule": tampered("pass", [rule("no failing tests", Outcome.FAIL)]),
+    "a failing rule flipped to pass with the verdict": tampered(
+        "pass", [claimed(Outcome.PASS, 3.0, {"max": 0})]
+    ),
+    "coverage below its min flipped to pass": tampered(
+        "pass", [claimed(Outcome.PASS, 79.4, {"min": 80}, precision=0)]
+    ),
+    "a drop past max-drop flipped to pass": tampered(
+        "pass", [claimed(Outcome.PASS, 90.0, {"max-drop": "2%"}, baseline=95.0)]
+    ),
+    "a failing rule turned into a warning": tampered(
+        "warn", [claimed(Outcome.WARN, 3.0, {"max": 0, "warn-above": 0})]
+    ),
     "pass beside an error": tampered("pass", [rule("coverage", Outcome.ERROR)]),
     "warn beside a failing rule": tampered("warn", [rule("no failing tests", Outcome.FAIL)]),
     "fail when every rule passed": tampered("fail", [rule("ok", Outcome.PASS)]),
@@ -42,7 +59,8 @@ def test_a_tampered_verdict_is_refused_in_one_line_and_nothing_is_published(
     proc = publish(tmp_path, emulator, "--verdict", "v.json", "--codepipeline-job-id", job_id)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("releasegate: publish: refusing v.json: its verdict ")
+    assert line.startswith("releasegate: publish: refusing v.json: ")
+    assert "its verdict " in line or "rule 'forged' says " in line
     assert emulator.results(job_id) == []
     assert emulator.calls("PutJobSuccessResult") == []
 
@@ -56,6 +74,11 @@ def test_a_consistent_verdict_is_still_published(
         rule("waived", Outcome.WAIVED),
         rule("info only", Outcome.FAIL, level=Level.INFO),
         rule("flaky budget", Outcome.WARN, level=Level.WARN),
+        # Rounded as coverage.py rounds: 79.6 at precision 0 is 80, not below min 80.
+        claimed(Outcome.PASS, 79.6, {"min": 80}, precision=0),
+        claimed(Outcome.PASS, 94.0, {"max-drop": "2%"}, baseline=95.0),
+        claimed(Outcome.WARN, 0.5, {"max": 1, "warn-above": 0}),
+        claimed(Outcome.PASS, 0.0, {"max": 0, "unknown-bound": "x"}),
     ]
     (tmp_path / "v.json").write_text(json.dumps(make_verdict(Outcome.WARN, rules=rules).to_json()))
     proc = publish(tmp_path, emulator, "--verdict", "v.json", "--codepipeline-job-id", job_id)
