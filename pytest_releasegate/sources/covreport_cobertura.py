@@ -76,6 +76,10 @@ _HOLD = 1024 * 1024
 
 #: Enough of the document's start to hold its XML declaration.
 _PROLOG = 512
+#: Bytes before the root element past which the fast path is not tried. Until the
+#: root is read, expat gets one piece per ``>``, and a token spanning many pieces
+#: (a long comment) is scanned again with each: this bounds that.
+_UNDECIDED = 8 * 1024
 
 
 def _ascii_based(prolog: bytes) -> bool:
@@ -103,6 +107,7 @@ class LineRuns:
         "serial",
         "tail",
         "token",
+        "undecided",
     )
 
     def __init__(self) -> None:
@@ -110,6 +115,7 @@ class LineRuns:
         self.enabled: bool | None = None  # whether runs are rewritten, once the format is known
         self.off = False
         self.prolog = b""  # the document's first bytes, for its encoding
+        self.undecided = 0  # bytes fed before the format was known
         self.pending = b""
         self.tail = b""
         # Runs by serial number, this chunk's and the one before's: a marker
@@ -127,14 +133,23 @@ class LineRuns:
         self.pending = b""
         if not self.off and _CDATA in self.tail + data:
             self.off = True
-        while self.enabled is None and not self.off:
-            if len(self.prolog) < _PROLOG:
-                self.prolog += data[: _PROLOG - len(self.prolog)]
-            cut = data.find(b">") + 1
-            if not cut:
-                break
-            yield data[:cut]
-            data = data[cut:]
+        if self.enabled is None and not self.off:
+            start = 0
+            while self.enabled is None:
+                if self.undecided > _UNDECIDED:
+                    self.off = True  # no real report has its root element this far in
+                    break
+                cut = data.find(b">", start) + 1
+                if not cut:
+                    break
+                self.prolog = (self.prolog + data[start:cut])[:_PROLOG]
+                self.undecided += cut - start
+                yield data[start:cut]
+                start = cut
+            data = data[start:]
+            self.undecided += len(data)
+            if self.enabled is None:
+                self.prolog = (self.prolog + data)[:_PROLOG]
         if self.off or not self.enabled:
             head = data
         else:

@@ -114,6 +114,11 @@ def test_runs_are_rewritten_only_where_that_is_safe() -> None:
     assert MARKER.encode() not in out[out.index(b"<![CDATA[") :]
     utf16 = plain.replace(b"?>", b' encoding="utf-16"?>').decode().encode("utf-16")
     assert MARKER.encode("utf-16-le") not in rewritten(utf16)
+    # Before the root element expat gets a piece per ">", and a long comment would be
+    # scanned again for each: past 8 KiB of prolog the fast path is not tried.
+    long_prolog = plain.replace(b"?>\n", b"?>\n<!--" + b"> " * 5000 + b"-->\n", 1)
+    assert MARKER.encode() not in rewritten(long_prolog, chunk=65536)
+    assert same_both_ways(long_prolog, (4096, 65536)) == read(plain, fast=False)
 
 
 HOSTILE = {
