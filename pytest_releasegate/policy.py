@@ -218,6 +218,28 @@ def find_policy_file(rootdir: Path, explicit: str | None = None) -> Path | None:
     return None
 
 
+def policy_baseline_hint(rootdir: Path, explicit: str | None) -> tuple[str | None, str | None]:
+    """For a policy that failed to load: (its ``baseline`` value, None) when the file is
+    TOML, else (None, the file's text); (None, None) without a readable policy file."""
+    file = find_policy_file(rootdir, explicit)
+    if file is None:
+        return None, None
+    try:
+        text = read_regular_text(file)  # never waits on a FIFO
+    except (OSError, UnicodeDecodeError):
+        return None, None
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return None, text
+    table: Any = data
+    if file.name == "pyproject.toml":
+        tool = data.get("tool")
+        table = tool.get("releasegate") if isinstance(tool, dict) else None
+    baseline = table.get("baseline") if isinstance(table, dict) else None
+    return (baseline if isinstance(baseline, str) and baseline else None), None
+
+
 def load_policy(
     path: str | Path | None = None,
     *,

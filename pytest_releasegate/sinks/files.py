@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import hookimpl
-from ..bounds import MAX_NAME, read_regular_text, xml_text
+from ..bounds import MAX_NAME, xml_text
 from ..model import Level, Outcome, Verdict, format_value
 from .render import markdown
 
@@ -36,21 +36,19 @@ def remove_stale_outputs(options: GateOptions, keep: Iterable[Path] = ()) -> Non
 def remove_outputs_after_bad_input(options: GateOptions, rootdir: Path) -> None:
     """:func:`remove_stale_outputs` for a run whose policy could not be loaded.
 
-    The policy's own ``baseline`` is unknown then, so an output is kept when its
-    file name appears in a policy file's text, or is the ``--baseline`` given:
-    a baseline is never lost to a typo elsewhere in the policy.
+    The ``--baseline`` given is kept, and so is the policy file's own
+    ``baseline`` when the file is TOML. When it is not even TOML, the baseline
+    is unknown: an output whose file name appears in its text is kept, so a
+    baseline is never lost to a typo in the policy.
     """
-    texts = []
-    for candidate in (options.policy, "releasegate.toml", "pyproject.toml"):
-        if not candidate:
-            continue
-        try:  # never blocks on a FIFO
-            texts.append(read_regular_text(rootdir / candidate))
-        except (OSError, UnicodeDecodeError):
-            continue
+    from ..policy import policy_baseline_hint
+
     keep = [Path(options.baseline)] if options.baseline else []
+    baseline, text = policy_baseline_hint(rootdir, options.policy)
+    if baseline:
+        keep.append(rootdir / baseline)
     for location in (options.json, options.junit, options.markdown, options.html):
-        if location and any(Path(location).name in text for text in texts):
+        if location and text is not None and Path(location).name in text:
             keep.append(Path(location))
     remove_stale_outputs(options, keep)
 
@@ -63,20 +61,20 @@ def _target(location: str) -> Path:
     return path
 
 
-def _write_text(path: Path, text: str | bytes) -> None:
+def _write_whole(path: Path, content: str | bytes) -> None:
     """Write whole or not at all: a run stopped mid-write leaves no half verdict behind."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    partial.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     os.replace(partial, path)
 
 
 def write_json(verdict: Verdict, path: Path) -> None:
     # allow_nan=False: a bare NaN/Infinity would be invalid JSON; to_json() nulls them.
-    _write_text(path, json.dumps(verdict.to_json(), indent=2, allow_nan=False) + "\n")
+    _write_whole(path, json.dumps(verdict.to_json(), indent=2, allow_nan=False) + "\n")
 
 
 def write_junit(verdict: Verdict, path: Path) -> None:
-    _write_text(path, junit_bytes(verdict))
+    _write_whole(path, junit_bytes(verdict))
 
 
 def junit_bytes(verdict: Verdict) -> bytes:
@@ -127,11 +125,11 @@ def releasegate_publish(gate: Gate, verdict: Verdict) -> None:
 
         runs = series_for(verdict.to_json(), records_for(gate))
     if opts.markdown:
-        _write_text(_target(opts.markdown), markdown(verdict, runs))
+        _write_whole(_target(opts.markdown), markdown(verdict, runs))
     if opts.html:
         from .html import render
 
-        _write_text(_target(opts.html), render(verdict.to_json(), runs))
+        _write_whole(_target(opts.html), render(verdict.to_json(), runs))
     if opts.save_baseline:
         from ..baseline import BaselineError, write_baseline
 

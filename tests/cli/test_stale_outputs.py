@@ -89,3 +89,24 @@ def test_a_baseline_given_on_the_command_line_is_kept(tmp_path: Path) -> None:
     stale_outputs(tmp_path)
     assert evaluate(tmp_path, "--baseline=out/v.json").returncode == 4
     assert left(tmp_path) == ["v.json"]
+
+
+def test_an_output_merely_mentioned_in_the_policy_file_is_still_removed(tmp_path: Path) -> None:
+    """`addopts = "--gate-json=out/v.json"` beside a policy typo: that file is this run's
+    output, not its baseline, and an old pass there must not survive the exit 4."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = "--gate-json=out/v.json"\n\n' + BAD_POLICY
+    )
+    stale_outputs(tmp_path)
+    assert evaluate(tmp_path).returncode == 4
+    assert left(tmp_path) == []
+
+
+def test_a_baseline_named_by_unparsable_toml_is_kept(tmp_path: Path) -> None:
+    """When the policy file is not even TOML, any output it names might be its baseline."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.releasegate]\nbaseline = "out/v.json"\n[[tool.releasegate.rule]\n'
+    )
+    stale_outputs(tmp_path)
+    assert evaluate(tmp_path).returncode == 4
+    assert left(tmp_path) == ["v.json"]
