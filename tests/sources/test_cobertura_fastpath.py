@@ -73,7 +73,7 @@ def test_every_producers_report_reads_the_same(path: str) -> None:
     assert not isinstance(result, str), result
 
 
-def test_the_fast_path_is_taken_and_is_what_the_report_says() -> None:
+def test_plain_and_branch_lines_read_as_the_report_says() -> None:
     body = klass(
         "a.py",
         lines(range(1, 40))
